@@ -1,0 +1,149 @@
+//! The field catalogue: `schema/fields.toml`, compiled in, parsed once.
+//!
+//! Owns the list of queryable fields, their kinds and where they come from. The index builds its tantivy
+//! schema from it and the query resolver checks field names against it; nothing else decides which
+//! fields exist.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The catalogue as shipped; `include_str!` so a binary never runs with a catalogue other than its own.
+const CATALOG_TOML: &str = include_str!("../schema/fields.toml");
+
+/// How a field is indexed and matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldKind {
+    /// Whole value, exact, case-sensitive; fast field.
+    Keyword,
+    /// Whole value, exact, case-insensitive (lowercased on both sides); fast field.
+    KeywordCi,
+    /// A time; fast field with millisecond precision.
+    Date,
+    /// Lowercased words with positions.
+    Text,
+    /// The open set of CloudTrail dotted paths.
+    Path,
+}
+
+/// One row of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FieldDef {
+    pub name: String,
+    pub kind: FieldKind,
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+struct CatalogFile {
+    field: Vec<FieldDef>,
+}
+
+/// Catalogue names the code fills in; a unit test checks each is in the catalogue.
+pub mod names {
+    pub const KIND: &str = "kind";
+    pub const EVENT_TIME: &str = "eventTime";
+    pub const EVENT_ID: &str = "eventID";
+    pub const EVENT_NAME: &str = "eventName";
+    pub const EVENT_SOURCE: &str = "eventSource";
+    pub const AWS_REGION: &str = "awsRegion";
+    pub const SOURCE_IP: &str = "sourceIPAddress";
+    pub const ERROR_CODE: &str = "errorCode";
+    pub const EVENT_TYPE: &str = "eventType";
+    pub const RECIPIENT_ACCOUNT: &str = "recipientAccountId";
+    pub const UI_TYPE: &str = "userIdentity.type";
+    pub const UI_ARN: &str = "userIdentity.arn";
+    pub const UI_ACCESS_KEY: &str = "userIdentity.accessKeyId";
+    pub const SOURCE_IDENTITY: &str = "sourceIdentity";
+    pub const ROLE_ARN: &str = "roleArn";
+    pub const DOMAIN_ID: &str = "domainId";
+    pub const SPACE_ARN: &str = "spaceArn";
+    pub const SPACE_NAME: &str = "spaceName";
+    pub const USER_PROFILE: &str = "userProfile";
+    pub const ACTOR: &str = "actor";
+    pub const APP_TYPE: &str = "appType";
+    pub const APP_NAME: &str = "appName";
+    pub const LIFECYCLE_CONFIG: &str = "lifecycleConfig";
+    pub const LOG_GROUP: &str = "logGroup";
+    pub const LOG_STREAM: &str = "logStream";
+    pub const MESSAGE: &str = "message";
+}
+
+/// The parsed catalogue (parsed on first use).
+pub fn fields() -> &'static [FieldDef] {
+    static FIELDS: OnceLock<Vec<FieldDef>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let file: CatalogFile =
+            toml::from_str(CATALOG_TOML).expect("schema/fields.toml is compiled in and tested");
+        file.field
+    })
+}
+
+/// The catalogue entry for `name`, if it is a named field (the `path` row is not a name users type).
+pub fn lookup(name: &str) -> Option<&'static FieldDef> {
+    fields()
+        .iter()
+        .find(|f| f.name == name && f.kind != FieldKind::Path)
+}
+
+/// True for the top-level CloudTrail paths that have their own field, so the open path field skips them.
+pub fn has_own_field(path: &str) -> bool {
+    lookup(path).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_the_code_uses_is_in_the_catalogue() {
+        use names::*;
+        for n in [
+            KIND,
+            EVENT_TIME,
+            EVENT_ID,
+            EVENT_NAME,
+            EVENT_SOURCE,
+            AWS_REGION,
+            SOURCE_IP,
+            ERROR_CODE,
+            EVENT_TYPE,
+            RECIPIENT_ACCOUNT,
+            UI_TYPE,
+            UI_ARN,
+            UI_ACCESS_KEY,
+            SOURCE_IDENTITY,
+            ROLE_ARN,
+            DOMAIN_ID,
+            SPACE_ARN,
+            SPACE_NAME,
+            USER_PROFILE,
+            ACTOR,
+            APP_TYPE,
+            APP_NAME,
+            LIFECYCLE_CONFIG,
+            LOG_GROUP,
+            LOG_STREAM,
+            MESSAGE,
+        ] {
+            assert!(lookup(n).is_some(), "{n} missing from schema/fields.toml");
+        }
+    }
+
+    #[test]
+    fn catalogue_names_are_unique_and_documented() {
+        let mut seen = std::collections::HashSet::new();
+        for f in fields() {
+            assert!(seen.insert(f.name.clone()), "duplicate field {}", f.name);
+            assert!(!f.source.trim().is_empty(), "{} has no source", f.name);
+        }
+        assert_eq!(
+            fields()
+                .iter()
+                .filter(|f| f.kind == FieldKind::Path)
+                .count(),
+            1
+        );
+    }
+}

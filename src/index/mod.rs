@@ -1,0 +1,111 @@
+//! The index: the only module that knows tantivy.
+//!
+//! Owns the on-disk layout (a tantivy directory), turning events into documents, the ingest ledger
+//! committed atomically with the data, and executing queries (`search`, `stats`, `info`).
+
+pub mod read;
+pub mod schema;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::{Index, IndexSettings};
+use thiserror::Error;
+
+pub use read::Reader;
+pub use schema::Fields;
+pub use write::{PreparedDoc, Writer, WriterConfig};
+
+/// Doc store block size: records are ~1–2 KB, so 128 KiB blocks give zstd enough context to compress
+/// well while a single-hit fetch still inflates little.
+const DOCSTORE_BLOCK: usize = 128 * 1024;
+/// zstd level of the doc store: level 3 compresses JSON ~8x at a fraction of the cost of higher levels.
+const DOCSTORE_ZSTD_LEVEL: i32 = 3;
+
+/// What can go wrong with the index.
+#[derive(Debug, Error)]
+pub enum IndexError {
+    #[error("index {dir}: another ingest is writing to it (only one writer at a time)")]
+    Busy { dir: PathBuf },
+    #[error("index {dir}: no index here yet (run `sagetrail ingest` first)")]
+    Missing { dir: PathBuf },
+    #[error("index {dir}: made with another schema version; re-create it with `ingest --reindex`")]
+    SchemaMismatch { dir: PathBuf },
+    #[error("index {dir}: {source}")]
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("index {dir}: {source}")]
+    Tantivy {
+        dir: PathBuf,
+        source: tantivy::TantivyError,
+    },
+    #[error("{0}")]
+    Query(String),
+}
+
+pub(crate) fn tv(dir: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
+    move |source| IndexError::Tantivy {
+        dir: dir.to_path_buf(),
+        source,
+    }
+}
+
+fn settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::Zstd(ZstdCompressor {
+            compression_level: Some(DOCSTORE_ZSTD_LEVEL),
+        }),
+        docstore_blocksize: DOCSTORE_BLOCK,
+        ..Default::default()
+    }
+}
+
+/// Create the directory private to the user (0700) when it does not exist.
+fn ensure_dir(dir: &Path) -> Result<(), IndexError> {
+    let io = |source| IndexError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    if !dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(dir).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Open the index in `dir`, creating it when `create` is set.
+pub fn open(dir: &Path, create: bool) -> Result<(Index, Fields), IndexError> {
+    let exists = dir.join("meta.json").exists();
+    if !exists && !create {
+        return Err(IndexError::Missing {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let index = if exists {
+        Index::open_in_dir(dir).map_err(tv(dir))?
+    } else {
+        ensure_dir(dir)?;
+        Index::builder()
+            .schema(schema::build_schema())
+            .settings(settings())
+            .create_in_dir(dir)
+            .map_err(tv(dir))?
+    };
+    if index.schema() != schema::build_schema() {
+        return Err(IndexError::SchemaMismatch {
+            dir: dir.to_path_buf(),
+        });
+    }
+    schema::register_tokenizers(&index);
+    let fields = Fields::new(index.schema()).map_err(tv(dir))?;
+    Ok((index, fields))
+}

@@ -1,0 +1,783 @@
+//! Reading: the query tree compiled to tantivy queries, hits in a deterministic order, counts, stats and
+//! the index's own facts.
+//!
+//! Order: newest first (or oldest first), ties broken by eventID ascending, so the same index and query
+//! always print the same lines.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::{Collector, Count, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, InvertedIndexRangeQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value as _};
+use tantivy::{
+    DateTime, DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, Searcher,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
+};
+
+use super::schema::{Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
+use super::write::{read_payload, CommitPayload};
+use super::{open, tv, IndexError};
+use crate::catalog::{names, FieldKind};
+use crate::query::time::{now_ms, parse_time};
+use crate::query::{Node, Value};
+
+/// A search: the query tree, a time window on eventTime (`since` inclusive, `until` exclusive), order.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub node: Node,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub oldest_first: bool,
+}
+
+/// One hit: its time, the named fields asked for (from fast fields) and the stored record.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub time_ms: i64,
+    pub event_id: String,
+    pub values: Vec<Option<String>>,
+    pub raw: Vec<u8>,
+}
+
+/// Facts about an index.
+#[derive(Debug, Clone)]
+pub struct IndexInfo {
+    pub dir: PathBuf,
+    pub events: u64,
+    pub cloudtrail_events: u64,
+    pub studio_log_events: u64,
+    pub objects: u64,
+    pub size_bytes: u64,
+    pub segments: usize,
+    pub oldest_ms: Option<i64>,
+    pub newest_ms: Option<i64>,
+    pub payload: CommitPayload,
+}
+
+/// A read-only view of the index (any number may run beside a writer; each sees committed data only).
+pub struct Reader {
+    dir: PathBuf,
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+}
+
+/// Sort key: smaller sorts first. Newest-first negates the time.
+type Key = (i64, String);
+
+impl Reader {
+    pub fn open(dir: &Path) -> Result<Reader, IndexError> {
+        let (index, fields) = open(dir, false)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tv(dir))?;
+        Ok(Reader {
+            dir: dir.to_path_buf(),
+            index,
+            fields,
+            reader,
+        })
+    }
+
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    fn err(&self) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
+        tv(&self.dir)
+    }
+
+    /// Compile a request into one tantivy query: the tree, the time window, and never a ledger document.
+    pub fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, self.node(&req.node)?),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.doc, DOC_LEDGER),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ];
+        if req.since_ms.is_some() || req.until_ms.is_some() {
+            let lo = req
+                .since_ms
+                .map(|t| Bound::Included(self.date_term(t)))
+                .unwrap_or(Bound::Unbounded);
+            let hi = req
+                .until_ms
+                .map(|t| Bound::Excluded(self.date_term(t)))
+                .unwrap_or(Bound::Unbounded);
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn date_term(&self, ms: i64) -> Term {
+        Term::from_field_date_for_search(self.fields.time, DateTime::from_timestamp_millis(ms))
+    }
+
+    fn node(&self, n: &Node) -> Result<Box<dyn Query>, IndexError> {
+        Ok(match n {
+            Node::All => Box::new(AllQuery),
+            Node::And(v) => Box::new(BooleanQuery::new(
+                v.iter()
+                    .map(|x| self.node(x).map(|q| (Occur::Must, q)))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Node::Or(v) => Box::new(BooleanQuery::new(
+                v.iter()
+                    .map(|x| self.node(x).map(|q| (Occur::Should, q)))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Node::Not(x) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                (Occur::MustNot, self.node(x)?),
+            ])),
+            Node::Text(v) => {
+                let msg = self.fields.named(names::MESSAGE).map(|(f, _)| f);
+                let mut qs = vec![(Occur::Should, self.text_query(self.fields.text, v)?)];
+                if let Some(m) = msg {
+                    qs.push((Occur::Should, self.text_query(m, v)?));
+                }
+                Box::new(BooleanQuery::new(qs))
+            }
+            Node::Field { field, value } => self.field_query(field, value)?,
+        })
+    }
+
+    fn field_query(&self, name: &str, v: &Value) -> Result<Box<dyn Query>, IndexError> {
+        match self.fields.named(name) {
+            Some((f, FieldKind::Keyword)) => Ok(keyword_query(f, "", v, false)),
+            Some((f, FieldKind::KeywordCi)) => Ok(keyword_query(f, "", v, true)),
+            Some((f, FieldKind::Text)) => self.text_query(f, v),
+            Some((_, FieldKind::Date)) => self.date_query(name, v),
+            Some((_, FieldKind::Path)) => unreachable!("the path row has no field"),
+            None => Ok(keyword_query(
+                self.fields.path,
+                &format!("{name}{PATH_SEP}"),
+                v,
+                false,
+            )),
+        }
+    }
+
+    fn date_query(&self, name: &str, v: &Value) -> Result<Box<dyn Query>, IndexError> {
+        let now = now_ms();
+        let t = |s: &str| parse_time(s, now).map_err(|e| IndexError::Query(format!("{name}: {e}")));
+        let (lo, hi) = match v {
+            Value::Range { lo, hi } => (
+                map_bound(lo, |s| t(s).map(|ms| self.date_term(ms)))?,
+                map_bound(hi, |s| t(s).map(|ms| self.date_term(ms)))?,
+            ),
+            Value::Word(s) | Value::Quoted(s) => {
+                let ms = t(s)?;
+                (
+                    Bound::Included(self.date_term(ms)),
+                    Bound::Included(self.date_term(ms)),
+                )
+            }
+            Value::Any => return Ok(Box::new(AllQuery)),
+            Value::Prefix(_) => return Err(IndexError::Query(format!(
+                "{name} takes a time or a range ({name}:[2024-05-01 TO 2024-05-08]), not a prefix"
+            ))),
+        };
+        if matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
+            return Ok(Box::new(AllQuery));
+        }
+        Ok(Box::new(RangeQuery::new(lo, hi)))
+    }
+
+    fn text_query(&self, f: Field, v: &Value) -> Result<Box<dyn Query>, IndexError> {
+        let words = |s: &str| -> Vec<String> {
+            let mut an = self
+                .index
+                .tokenizers()
+                .get(TEXT_TOKENIZER)
+                .expect("tokenizer registered on open");
+            let mut ts = an.token_stream(s);
+            let mut out = Vec::new();
+            while ts.advance() {
+                out.push(ts.token().text.clone());
+            }
+            out
+        };
+        Ok(match v {
+            Value::Word(s) | Value::Quoted(s) => {
+                let ws = words(s);
+                match ws.len() {
+                    0 => Box::new(EmptyQuery),
+                    1 => Box::new(TermQuery::new(
+                        Term::from_field_text(f, &ws[0]),
+                        IndexRecordOption::Basic,
+                    )),
+                    _ => Box::new(PhraseQuery::new(
+                        ws.iter().map(|w| Term::from_field_text(f, w)).collect(),
+                    )),
+                }
+            }
+            Value::Prefix(p) => {
+                let ws = words(p);
+                match ws.as_slice() {
+                    [] => Box::new(AllQuery),
+                    [w] => prefix_query(f, w),
+                    _ => {
+                        return Err(IndexError::Query(format!(
+                            "a full-text prefix must be one word: {p:?}*"
+                        )))
+                    }
+                }
+            }
+            Value::Any => Box::new(AllQuery),
+            Value::Range { .. } => {
+                return Err(IndexError::Query(
+                    "a range needs a field: field:[A TO B]".into(),
+                ))
+            }
+        })
+    }
+
+    /// Every hit of `req`, in order, at most `limit`; `each` is called per hit (records fetched one by
+    /// one, so `--all` holds only the sort keys).
+    pub fn for_each_hit(
+        &self,
+        req: &SearchRequest,
+        limit: Option<usize>,
+        columns: &[&str],
+        mut each: impl FnMut(Hit) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
+        let searcher = self.searcher();
+        let q = self.compile(req)?;
+        let keys = match limit {
+            Some(k) => searcher
+                .search(
+                    &q,
+                    &TopByTime {
+                        limit: k,
+                        oldest_first: req.oldest_first,
+                    },
+                )
+                .map_err(self.err())?,
+            None => searcher
+                .search(
+                    &q,
+                    &TopByTime {
+                        limit: usize::MAX,
+                        oldest_first: req.oldest_first,
+                    },
+                )
+                .map_err(self.err())?,
+        };
+        let cols = ColumnCache::new(&searcher, columns).map_err(self.err())?;
+        for (key, addr) in keys {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
+            let raw = doc
+                .get_first(self.fields.raw)
+                .and_then(|v| v.as_bytes())
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            let time_ms = if req.oldest_first { key.0 } else { -key.0 };
+            each(Hit {
+                time_ms,
+                event_id: key.1,
+                values: cols.values(addr),
+                raw,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Number of hits.
+    pub fn count(&self, req: &SearchRequest) -> Result<u64, IndexError> {
+        let q = self.compile(req)?;
+        Ok(self.searcher().search(&q, &Count).map_err(self.err())? as u64)
+    }
+
+    /// Count hits per value of `by`, by count descending then value ascending.
+    pub fn stats(&self, req: &SearchRequest, by: &str) -> Result<Vec<(String, u64)>, IndexError> {
+        let searcher = self.searcher();
+        let q = self.compile(req)?;
+        let counts: HashMap<String, u64> = match self.fields.named(by) {
+            Some((_, FieldKind::Keyword | FieldKind::KeywordCi)) => searcher
+                .search(&q, &CountByColumn { field: by.to_string() })
+                .map_err(self.err())?,
+            Some((_, kind)) => {
+                return Err(IndexError::Query(format!(
+                    "stats --by {by}: a {kind:?} field has no values to count; pick a keyword field or a CloudTrail path"
+                )))
+            }
+            None => self.stats_by_path(&searcher, &*q, by)?,
+        };
+        let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(v)
+    }
+
+    /// Values of an open path: walk the path's terms in each segment and count the matching live docs.
+    fn stats_by_path(
+        &self,
+        searcher: &Searcher,
+        q: &dyn Query,
+        path: &str,
+    ) -> Result<HashMap<String, u64>, IndexError> {
+        let matched = searcher.search(q, &MatchedDocs).map_err(self.err())?;
+        let lo = format!("{path}{PATH_SEP}");
+        let hi = prefix_successor(&lo);
+        let mut out: HashMap<String, u64> = HashMap::new();
+        let io = |source| IndexError::Io {
+            dir: self.dir.clone(),
+            source,
+        };
+        for (seg, bits) in searcher.segment_readers().iter().zip(matched) {
+            let inv = seg.inverted_index(self.fields.path).map_err(self.err())?;
+            let mut stream = inv
+                .terms()
+                .range()
+                .ge(&lo)
+                .lt(&hi)
+                .into_stream()
+                .map_err(io)?;
+            while stream.advance() {
+                let value = String::from_utf8_lossy(&stream.key()[lo.len()..]).into_owned();
+                let mut postings = inv
+                    .read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)
+                    .map_err(io)?;
+                let mut n = 0u64;
+                let mut d = postings.doc();
+                while d != TERMINATED {
+                    if bits.get(d as usize).copied().unwrap_or(false) {
+                        n += 1;
+                    }
+                    d = postings.advance();
+                }
+                if n > 0 {
+                    *out.entry(value).or_default() += n;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Events, objects, size and time span.
+    pub fn info(&self) -> Result<IndexInfo, IndexError> {
+        let searcher = self.searcher();
+        let count = |node: Node| {
+            self.count(&SearchRequest {
+                node,
+                since_ms: None,
+                until_ms: None,
+                oldest_first: false,
+            })
+        };
+        let kind = |k: &str| Node::Field {
+            field: names::KIND.into(),
+            value: Value::Word(k.into()),
+        };
+        let objects = searcher
+            .search(
+                &TermQuery::new(
+                    Term::from_field_text(self.fields.doc, DOC_LEDGER),
+                    IndexRecordOption::Basic,
+                ),
+                &Count,
+            )
+            .map_err(self.err())? as u64;
+        let (mut oldest, mut newest) = (None::<i64>, None::<i64>);
+        for seg in searcher.segment_readers() {
+            if let Ok(col) = seg.fast_fields().date(names::EVENT_TIME) {
+                if col.values.num_vals() > 0 {
+                    let lo = col.min_value().into_timestamp_millis();
+                    let hi = col.max_value().into_timestamp_millis();
+                    oldest = Some(oldest.map_or(lo, |o| o.min(lo)));
+                    newest = Some(newest.map_or(hi, |n| n.max(hi)));
+                }
+            }
+        }
+        Ok(IndexInfo {
+            dir: self.dir.clone(),
+            events: count(Node::All)?,
+            cloudtrail_events: count(kind("cloudtrail"))?,
+            studio_log_events: count(kind("studio-log"))?,
+            objects,
+            size_bytes: dir_size(&self.dir),
+            segments: searcher.segment_readers().len(),
+            oldest_ms: oldest,
+            newest_ms: newest,
+            payload: read_payload(&self.index),
+        })
+    }
+
+    /// The values of named fields for one document (from fast fields).
+    pub fn field_values(
+        &self,
+        addr: DocAddress,
+        columns: &[&str],
+    ) -> Result<Vec<Option<String>>, IndexError> {
+        let searcher = self.searcher();
+        let cols = ColumnCache::new(&searcher, columns).map_err(self.err())?;
+        Ok(cols.values(addr))
+    }
+}
+
+fn map_bound<T>(
+    b: &Bound<String>,
+    f: impl Fn(&str) -> Result<T, IndexError>,
+) -> Result<Bound<T>, IndexError> {
+    Ok(match b {
+        Bound::Included(s) => Bound::Included(f(s)?),
+        Bound::Excluded(s) => Bound::Excluded(f(s)?),
+        Bound::Unbounded => Bound::Unbounded,
+    })
+}
+
+/// The smallest string greater than every string that starts with `s`.
+fn prefix_successor(s: &str) -> String {
+    let mut chars: Vec<char> = s.chars().collect();
+    while let Some(c) = chars.pop() {
+        let mut n = c as u32 + 1;
+        while n <= char::MAX as u32 {
+            if let Some(next) = char::from_u32(n) {
+                chars.push(next);
+                return chars.into_iter().collect();
+            }
+            n += 1;
+        }
+    }
+    // Every char was char::MAX: there is no successor; a string no term reaches stands in.
+    "\u{10FFFF}\u{10FFFF}".into()
+}
+
+fn prefix_query(f: Field, prefix: &str) -> Box<dyn Query> {
+    Box::new(InvertedIndexRangeQuery::new(
+        Bound::Included(Term::from_field_text(f, prefix)),
+        Bound::Excluded(Term::from_field_text(f, &prefix_successor(prefix))),
+    ))
+}
+
+/// Exact, prefix, any and range on a whole-value field (`prefix` is the path part for the open path field).
+fn keyword_query(f: Field, path: &str, v: &Value, lowercase: bool) -> Box<dyn Query> {
+    let norm = |s: &str| {
+        let s = if lowercase {
+            s.to_lowercase()
+        } else {
+            s.to_string()
+        };
+        format!("{path}{s}")
+    };
+    match v {
+        Value::Word(s) | Value::Quoted(s) => Box::new(TermQuery::new(
+            Term::from_field_text(f, &norm(s)),
+            IndexRecordOption::Basic,
+        )),
+        Value::Prefix(p) => prefix_query(f, &norm(p)),
+        Value::Any => {
+            if path.is_empty() {
+                // Any value at all: every term of the field.
+                Box::new(InvertedIndexRangeQuery::new(
+                    Bound::Included(Term::from_field_text(f, "")),
+                    Bound::Unbounded,
+                ))
+            } else {
+                prefix_query(f, path)
+            }
+        }
+        Value::Range { lo, hi } => {
+            let b = |x: &Bound<String>, upper: bool| match x {
+                Bound::Included(s) => Bound::Included(Term::from_field_text(f, &norm(s))),
+                Bound::Excluded(s) => Bound::Excluded(Term::from_field_text(f, &norm(s))),
+                Bound::Unbounded if upper => {
+                    Bound::Excluded(Term::from_field_text(f, &prefix_successor(path)))
+                }
+                Bound::Unbounded => Bound::Included(Term::from_field_text(f, path)),
+            };
+            if path.is_empty() && matches!(hi, Bound::Unbounded) {
+                return Box::new(InvertedIndexRangeQuery::new(b(lo, false), Bound::Unbounded));
+            }
+            Box::new(InvertedIndexRangeQuery::new(b(lo, false), b(hi, true)))
+        }
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Fast-field columns of named fields, per segment, to read hit values without the doc store.
+struct ColumnCache {
+    cols: Vec<Vec<Option<StrColumn>>>,
+}
+
+impl ColumnCache {
+    fn new(searcher: &Searcher, names: &[&str]) -> tantivy::Result<ColumnCache> {
+        let mut cols = Vec::new();
+        for seg in searcher.segment_readers() {
+            let mut v = Vec::new();
+            for n in names {
+                v.push(seg.fast_fields().str(n)?);
+            }
+            cols.push(v);
+        }
+        Ok(ColumnCache { cols })
+    }
+
+    fn values(&self, addr: DocAddress) -> Vec<Option<String>> {
+        self.cols[addr.segment_ord as usize]
+            .iter()
+            .map(|c| c.as_ref().and_then(|c| first_str(c, addr.doc_id)))
+            .collect()
+    }
+}
+
+fn first_str(c: &StrColumn, doc: DocId) -> Option<String> {
+    let ord = c.term_ords(doc).next()?;
+    let mut s = String::new();
+    c.ord_to_str(ord, &mut s).ok()?;
+    Some(s)
+}
+
+/// Top hits by (time, eventID); `limit: usize::MAX` keeps them all.
+struct TopByTime {
+    limit: usize,
+    oldest_first: bool,
+}
+
+struct TopByTimeSegment {
+    seg: SegmentOrdinal,
+    limit: usize,
+    oldest_first: bool,
+    time: Option<Column<DateTime>>,
+    ids: Option<StrColumn>,
+    /// Max-heap on the key: the worst kept hit is on top.
+    heap: std::collections::BinaryHeap<(Key, DocId)>,
+}
+
+impl TopByTimeSegment {
+    fn key_time(&self, doc: DocId) -> i64 {
+        let t = self
+            .time
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(|d| d.into_timestamp_millis())
+            .unwrap_or(i64::MIN);
+        if self.oldest_first {
+            t
+        } else {
+            -t
+        }
+    }
+    fn id(&self, doc: DocId) -> String {
+        self.ids
+            .as_ref()
+            .and_then(|c| first_str(c, doc))
+            .unwrap_or_default()
+    }
+}
+
+impl SegmentCollector for TopByTimeSegment {
+    type Fruit = Vec<(Key, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let t = self.key_time(doc);
+        if self.heap.len() < self.limit {
+            let id = self.id(doc);
+            self.heap.push(((t, id), doc));
+            return;
+        }
+        let worst_t = self.heap.peek().map(|w| w.0 .0).unwrap_or(i64::MAX);
+        if t > worst_t {
+            return;
+        }
+        let key = (t, self.id(doc));
+        if let Some(w) = self.heap.peek() {
+            if key < w.0 {
+                self.heap.pop();
+                self.heap.push((key, doc));
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let seg = self.seg;
+        self.heap
+            .into_iter()
+            .map(|(k, d)| (k, DocAddress::new(seg, d)))
+            .collect()
+    }
+}
+
+impl Collector for TopByTime {
+    type Fruit = Vec<(Key, DocAddress)>;
+    type Child = TopByTimeSegment;
+
+    fn for_segment(
+        &self,
+        seg: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<TopByTimeSegment> {
+        Ok(TopByTimeSegment {
+            seg,
+            limit: self.limit,
+            oldest_first: self.oldest_first,
+            time: reader.fast_fields().date(names::EVENT_TIME).ok(),
+            ids: reader.fast_fields().str(names::EVENT_ID)?,
+            heap: Default::default(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut all: Vec<(Key, DocAddress)> = fruits.into_iter().flatten().collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.truncate(self.limit);
+        Ok(all)
+    }
+}
+
+/// Hits per value of a keyword fast field.
+struct CountByColumn {
+    field: String,
+}
+
+struct CountByColumnSegment {
+    col: Option<StrColumn>,
+    counts: Vec<u64>,
+}
+
+impl SegmentCollector for CountByColumnSegment {
+    type Fruit = HashMap<String, u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let Some(c) = &self.col {
+            for ord in c.term_ords(doc) {
+                self.counts[ord as usize] += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out = HashMap::new();
+        if let Some(c) = &self.col {
+            for (ord, n) in self.counts.iter().enumerate() {
+                if *n > 0 {
+                    let mut s = String::new();
+                    if c.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
+                        out.insert(s, *n);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Collector for CountByColumn {
+    type Fruit = HashMap<String, u64>;
+    type Child = CountByColumnSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let col = reader.fast_fields().str(&self.field)?;
+        let n = col.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+        Ok(CountByColumnSegment {
+            col,
+            counts: vec![0; n],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut out: HashMap<String, u64> = HashMap::new();
+        for f in fruits {
+            for (k, v) in f {
+                *out.entry(k).or_default() += v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The matching documents of each segment, as a bitmap (segment order).
+struct MatchedDocs;
+
+struct MatchedDocsSegment {
+    bits: Vec<bool>,
+}
+
+impl SegmentCollector for MatchedDocsSegment {
+    type Fruit = (SegmentOrdinal, Vec<bool>);
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.bits[doc as usize] = true;
+    }
+    fn harvest(self) -> Self::Fruit {
+        (0, self.bits)
+    }
+}
+
+impl Collector for MatchedDocs {
+    type Fruit = Vec<Vec<bool>>;
+    type Child = MatchedDocsSegmentOrd;
+
+    fn for_segment(
+        &self,
+        seg: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(MatchedDocsSegmentOrd {
+            seg,
+            inner: MatchedDocsSegment {
+                bits: vec![false; reader.max_doc() as usize],
+            },
+        })
+    }
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+    fn merge_fruits(
+        &self,
+        fruits: Vec<(SegmentOrdinal, Vec<bool>)>,
+    ) -> tantivy::Result<Self::Fruit> {
+        let mut f = fruits;
+        f.sort_by_key(|x| x.0);
+        Ok(f.into_iter().map(|x| x.1).collect())
+    }
+}
+
+struct MatchedDocsSegmentOrd {
+    seg: SegmentOrdinal,
+    inner: MatchedDocsSegment,
+}
+
+impl SegmentCollector for MatchedDocsSegmentOrd {
+    type Fruit = (SegmentOrdinal, Vec<bool>);
+    fn collect(&mut self, doc: DocId, s: Score) {
+        self.inner.collect(doc, s)
+    }
+    fn harvest(self) -> Self::Fruit {
+        (self.seg, self.inner.harvest().1)
+    }
+}

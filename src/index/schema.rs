@@ -1,0 +1,141 @@
+//! The tantivy schema, built from the field catalogue, and the handles to its fields.
+//!
+//! Owns every indexing choice: which fields are fast, which keep positions, the tokenizers, the doc
+//! store's compression. Internal fields start with `_` and are never named by users.
+
+use std::collections::HashMap;
+
+use tantivy::schema::{
+    BytesOptions, DateOptions, DateTimePrecision, Field, IndexRecordOption, Schema,
+    TextFieldIndexing, TextOptions, FAST, STRING,
+};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::Index;
+
+use crate::catalog::{self, FieldKind};
+
+/// Tokenizer of full-text fields: words split on non-alphanumerics, lowercased.
+pub const TEXT_TOKENIZER: &str = "sagetrail_text";
+/// Words longer than this are noise (base64 blobs, digests) and are not indexed as words.
+const MAX_WORD_LEN: usize = 64;
+/// Separates a dotted path from its value inside the open path field. No path or value contains it.
+pub const PATH_SEP: char = '\0';
+
+/// Internal field names.
+pub const F_RAW: &str = "_raw";
+pub const F_TEXT: &str = "_text";
+pub const F_PATH: &str = "_path";
+pub const F_DOC: &str = "_doc";
+pub const F_OBJ: &str = "_obj";
+pub const F_LEDGER: &str = "_ledger";
+/// `_doc` value of an ingest-ledger document (events have no `_doc`).
+pub const DOC_LEDGER: &str = "ledger";
+
+/// Field handles, resolved once per opened index.
+#[derive(Clone)]
+pub struct Fields {
+    pub schema: Schema,
+    pub named: HashMap<&'static str, (Field, FieldKind)>,
+    pub time: Field,
+    pub raw: Field,
+    pub text: Field,
+    pub path: Field,
+    pub doc: Field,
+    pub obj: Field,
+    pub ledger: Field,
+}
+
+/// Build the schema from the catalogue.
+pub fn build_schema() -> Schema {
+    let mut b = Schema::builder();
+    let text_indexing = TextFieldIndexing::default()
+        .set_tokenizer(TEXT_TOKENIZER)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    for def in catalog::fields() {
+        match def.kind {
+            FieldKind::Keyword | FieldKind::KeywordCi => {
+                b.add_text_field(&def.name, STRING | FAST);
+            }
+            FieldKind::Date => {
+                b.add_date_field(
+                    &def.name,
+                    DateOptions::from(FAST).set_precision(DateTimePrecision::Milliseconds),
+                );
+            }
+            FieldKind::Text => {
+                b.add_text_field(
+                    &def.name,
+                    TextOptions::default().set_indexing_options(text_indexing.clone()),
+                );
+            }
+            FieldKind::Path => {}
+        }
+    }
+    b.add_text_field(
+        F_PATH,
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic),
+        ),
+    );
+    b.add_text_field(
+        F_TEXT,
+        TextOptions::default().set_indexing_options(text_indexing),
+    );
+    b.add_bytes_field(F_RAW, BytesOptions::default().set_stored());
+    b.add_text_field(F_DOC, STRING);
+    b.add_text_field(F_OBJ, STRING);
+    b.add_text_field(F_LEDGER, STRING | FAST);
+    b.build()
+}
+
+/// Register the tokenizers an index needs (they are not persisted by tantivy).
+pub fn register_tokenizers(index: &Index) {
+    index.tokenizers().register(
+        TEXT_TOKENIZER,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
+            .filter(LowerCaser)
+            .build(),
+    );
+}
+
+impl Fields {
+    pub fn new(schema: Schema) -> tantivy::Result<Fields> {
+        let mut named = HashMap::new();
+        for def in catalog::fields() {
+            if def.kind == FieldKind::Path {
+                continue;
+            }
+            let f = schema.get_field(&def.name)?;
+            // The catalogue is 'static, so its names can key the map.
+            named.insert(def.name.as_str(), (f, def.kind));
+        }
+        Ok(Fields {
+            time: schema.get_field(catalog::names::EVENT_TIME)?,
+            raw: schema.get_field(F_RAW)?,
+            text: schema.get_field(F_TEXT)?,
+            path: schema.get_field(F_PATH)?,
+            doc: schema.get_field(F_DOC)?,
+            obj: schema.get_field(F_OBJ)?,
+            ledger: schema.get_field(F_LEDGER)?,
+            named,
+            schema,
+        })
+    }
+
+    /// The handle and kind of a named catalogue field.
+    pub fn named(&self, name: &str) -> Option<(Field, FieldKind)> {
+        self.named.get(name).copied()
+    }
+}
+
+/// The term of the open path field for `path` = `value`.
+pub fn path_term_text(path: &str, value: &str) -> String {
+    let mut s = String::with_capacity(path.len() + value.len() + 1);
+    s.push_str(path);
+    s.push(PATH_SEP);
+    s.push_str(value);
+    s
+}

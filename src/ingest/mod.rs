@@ -1,0 +1,222 @@
+//! The ingest pipeline: fetched objects → decode + normalise + prepare (parallel) → one writer.
+//!
+//! Bounded channels between the stages give backpressure, so memory stays flat however large the input.
+//! The checkpoint (which objects are done) travels with each object's events and is committed with them.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::decode::{self, cloudtrail::Form};
+use crate::index::write::prepare;
+use crate::index::{Fields, PreparedDoc, Writer};
+use crate::messages::Messages;
+use crate::model::ObjectRef;
+use crate::normalise;
+
+/// Objects in flight between fetch and decode, and between decode and the writer, per decode thread:
+/// enough to keep every core busy, few enough that memory stays bounded by a handful of objects.
+const IN_FLIGHT_PER_THREAD: usize = 2;
+
+/// The end-of-run summary (stderr as text, or stdout as one JSON object with `--summary json`).
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub source: String,
+    pub objects_listed: u64,
+    pub objects_read: u64,
+    pub objects_unchanged: u64,
+    pub objects_skipped: u64,
+    pub objects_failed: u64,
+    pub events_added: u64,
+    pub events_already_present: u64,
+    pub records_failed: u64,
+    pub bytes_read: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+}
+
+impl Summary {
+    pub fn failed(&self) -> bool {
+        self.objects_failed > 0 || self.records_failed > 0
+    }
+
+    pub fn finish(&mut self, started: Instant) {
+        self.seconds = started.elapsed().as_secs_f64();
+        let ev = self.events_added + self.events_already_present;
+        self.events_per_second = if self.seconds > 0.0 {
+            ev as f64 / self.seconds
+        } else {
+            0.0
+        };
+    }
+}
+
+/// What decoding one object produced.
+pub struct Outcome {
+    pub obj: ObjectRef,
+    pub docs: Vec<PreparedDoc>,
+    /// Why the object was not read whole (empty: it was).
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub records_failed: u64,
+    pub skipped_as: Option<&'static str>,
+}
+
+/// Decode, normalise and prepare one CloudTrail object. Pure but for the CPU.
+pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outcome {
+    let mut out = Outcome {
+        obj,
+        docs: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        records_failed: 0,
+        skipped_as: None,
+    };
+    let (text, gz_err) = decode::gunzip(bytes);
+    let d = decode::cloudtrail::decode(&text);
+    if d.form == Some(Form::Digest) {
+        out.skipped_as = Some("digest");
+        return out;
+    }
+    out.errors.extend(gz_err);
+    out.errors.extend(d.errors);
+    out.docs.reserve(d.records.len());
+    for (i, raw) in d.records.iter().enumerate() {
+        match normalise::cloudtrail(raw) {
+            Ok(n) => {
+                out.warnings.extend(n.warning);
+                out.docs.push(prepare(fields, n.event));
+            }
+            Err(e) => {
+                out.records_failed += 1;
+                out.errors.push(format!("record {}: {e}", i + 1));
+            }
+        }
+    }
+    out
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub fn progress(total: Option<u64>, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = match total {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::new_spinner(),
+    };
+    pb.set_draw_target(ProgressDrawTarget::stderr());
+    let tmpl = if total.is_some() {
+        "{spinner} {prefix} [{bar:30}] {pos}/{len} objects, {msg} ({per_sec}, eta {eta})"
+    } else {
+        "{spinner} {prefix} {pos} objects, {msg} ({per_sec})"
+    };
+    pb.set_style(
+        ProgressStyle::with_template(tmpl)
+            .expect("template is valid")
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// Drive fetched objects through decode into the writer. `fetched` yields each object with its bytes or
+/// the reason it could not be fetched; it is consumed on the rayon pool, so the fetcher runs meanwhile.
+pub fn run(
+    writer: &mut Writer,
+    fetched: Receiver<(ObjectRef, Result<Vec<u8>, String>)>,
+    process: impl Fn(&Fields, ObjectRef, &[u8]) -> Outcome + Sync,
+    msgs: &Messages,
+    summary: &mut Summary,
+    pb: &ProgressBar,
+) -> Result<(), crate::Error> {
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = bounded::<Result<Outcome, (ObjectRef, String)>>(threads * IN_FLIGHT_PER_THREAD);
+    let fields = writer.fields().clone();
+    std::thread::scope(|s| -> Result<(), crate::Error> {
+        s.spawn(|| {
+            fetched
+                .into_iter()
+                .par_bridge()
+                .for_each_with(tx, |tx, (obj, bytes)| {
+                    let msg = match bytes {
+                        Ok(b) => Ok(process(&fields, obj, &b)),
+                        Err(e) => Err((obj, e)),
+                    };
+                    // The writer stopped (fatal error): nothing left to do.
+                    let _ = tx.send(msg);
+                });
+        });
+        let mut fatal = None;
+        for msg in rx.iter() {
+            if fatal.is_some() {
+                continue; // drain so producers finish
+            }
+            match msg {
+                Err((obj, e)) => {
+                    summary.objects_failed += 1;
+                    msgs.error(&obj.name, &e);
+                }
+                Ok(o) => {
+                    summary.bytes_read += o.obj.size;
+                    if let Some(what) = o.skipped_as {
+                        summary.objects_skipped += 1;
+                        let _ = what;
+                        if let Err(e) = writer.add_object(Some(&o.obj), Vec::new(), true) {
+                            fatal = Some(e);
+                        }
+                        pb.inc(1);
+                        continue;
+                    }
+                    summary.objects_read += 1;
+                    for w in &o.warnings {
+                        msgs.warn(&o.obj.name, w);
+                    }
+                    for e in &o.errors {
+                        msgs.error(&o.obj.name, e);
+                    }
+                    summary.records_failed += o.records_failed;
+                    let complete = o.errors.is_empty();
+                    if !complete {
+                        summary.objects_failed += 1;
+                    }
+                    match writer.add_object(Some(&o.obj), o.docs, complete) {
+                        Ok(c) => {
+                            summary.events_added += c.added;
+                            summary.events_already_present += c.present;
+                        }
+                        Err(e) => fatal = Some(e),
+                    }
+                }
+            }
+            pb.inc(1);
+            pb.set_message(format!("{} events", summary.events_added));
+        }
+        match fatal {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    })
+}
+
+/// Feed local files into a bounded channel from a reader thread.
+pub fn read_local(
+    objects: Vec<crate::source::local::LocalObject>,
+) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
+    std::thread::spawn(move || {
+        for o in objects {
+            let bytes = std::fs::read(&o.path).map_err(|e| format!("cannot read: {e}"));
+            if tx.send((o.obj, bytes)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,396 @@
+//! Attribution keys: which human, execution role, domain, space and user profile an event belongs to.
+//!
+//! Pure functions over one parsed CloudTrail record; each rule is the one documented in
+//! `schema/fields.toml`. No IO and no knowledge of the index.
+
+use serde_json::Value;
+
+/// The derived keys of one event. Names in ARNs are lowercased by SageMaker, so `domain_id`, `space_arn`,
+/// `space_name` and `user_profile` are returned lowercased.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Attribution {
+    pub source_identity: Option<String>,
+    pub role_arn: Option<String>,
+    pub domain_id: Option<String>,
+    pub space_arn: Option<String>,
+    pub space_name: Option<String>,
+    pub user_profile: Option<String>,
+    pub actor: Option<String>,
+}
+
+/// The tag keys SageMaker stamps on the resources it creates.
+const TAG_DOMAIN_ARN: &str = "sagemaker:domain-arn";
+const TAG_SPACE_ARN: &str = "sagemaker:space-arn";
+const TAG_USER_PROFILE_ARN: &str = "sagemaker:user-profile-arn";
+
+/// A Studio session's role session name: `assumed-role/<ExecutionRole>/SageMaker`.
+const STUDIO_SESSION_SUFFIX: &str = "/SageMaker";
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.as_object()?.get(*p)?;
+    }
+    Some(cur)
+}
+
+fn get_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    get(v, path)?.as_str().filter(|s| !s.is_empty())
+}
+
+/// A parsed SageMaker ARN: `arn:<partition>:sagemaker:<region>:<account>:<type>/<seg>/<seg>...`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SageMakerArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource_type: &'a str,
+    pub segments: Vec<&'a str>,
+}
+
+impl<'a> SageMakerArn<'a> {
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut it = s.splitn(6, ':');
+        let (arn, partition, service, region, account, resource) = (
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+            it.next()?,
+        );
+        if arn != "arn" || service != "sagemaker" {
+            return None;
+        }
+        let mut segs = resource.split('/');
+        let resource_type = segs.next()?;
+        let segments: Vec<&str> = segs.collect();
+        if segments.is_empty() || segments.iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        Some(SageMakerArn {
+            partition,
+            region,
+            account,
+            resource_type,
+            segments,
+        })
+    }
+
+    /// The domain this resource lives in, for domain, user-profile, space and app ARNs.
+    pub fn domain_id(&self) -> Option<&'a str> {
+        match self.resource_type {
+            "domain" | "user-profile" | "space" | "app" => self.segments.first().copied(),
+            _ => None,
+        }
+    }
+}
+
+/// `requestParameters.tags` as (key, value) pairs; accepts `key`/`value` and `Key`/`Value`.
+fn tags(rec: &Value) -> Vec<(&str, &str)> {
+    let Some(arr) = get(rec, &["requestParameters", "tags"]).and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    arr.iter()
+        .filter_map(|t| {
+            let o = t.as_object()?;
+            let k = o.get("key").or_else(|| o.get("Key"))?.as_str()?;
+            let v = o.get("value").or_else(|| o.get("Value"))?.as_str()?;
+            Some((k, v))
+        })
+        .collect()
+}
+
+fn tag<'a>(tags: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| *v)
+}
+
+fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// SageMaker ARNs found in responseElements and in tag values, in document order.
+fn candidate_arns<'a>(rec: &'a Value, tags: &[(&'a str, &'a str)]) -> Vec<SageMakerArn<'a>> {
+    let mut strings = Vec::new();
+    if let Some(re) = get(rec, &["responseElements"]) {
+        collect_strings(re, &mut strings);
+    }
+    strings.extend(tags.iter().map(|(_, v)| *v));
+    strings
+        .into_iter()
+        .filter(|s| s.starts_with("arn:"))
+        .filter_map(SageMakerArn::parse)
+        .collect()
+}
+
+/// The partition of the record's own ARNs, else the one its region implies.
+fn partition(rec: &Value) -> String {
+    if let Some(p) = get_str(rec, &["userIdentity", "arn"]).and_then(|a| a.split(':').nth(1)) {
+        if !p.is_empty() {
+            return p.to_string();
+        }
+    }
+    let region = get_str(rec, &["awsRegion"]).unwrap_or("");
+    if region.starts_with("cn-") {
+        "aws-cn".into()
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov".into()
+    } else {
+        "aws".into()
+    }
+}
+
+/// True when the caller is a Studio session: `assumed-role/<ExecutionRole>/SageMaker`.
+pub fn is_studio_session(rec: &Value) -> bool {
+    get_str(rec, &["userIdentity", "arn"]).is_some_and(|a| a.ends_with(STUDIO_SESSION_SUFFIX))
+}
+
+/// The principal behind an event when nothing better is known: its ARN, else the Identity Center user it
+/// acted for, else the AWS service that acted.
+pub fn principal(rec: &Value) -> Option<String> {
+    get_str(rec, &["userIdentity", "arn"])
+        .or_else(|| get_str(rec, &["userIdentity", "onBehalfOf", "userId"]))
+        .or_else(|| get_str(rec, &["userIdentity", "invokedBy"]))
+        .or_else(|| get_str(rec, &["userIdentity", "principalId"]))
+        .map(str::to_string)
+}
+
+/// Every derived key of one record.
+pub fn attribute(rec: &Value) -> Attribution {
+    let tags = tags(rec);
+    let arns = candidate_arns(rec, &tags);
+
+    let source_identity = get_str(rec, &["userIdentity", "sessionContext", "sourceIdentity"])
+        .or_else(|| {
+            (get_str(rec, &["eventSource"]) == Some("sts.amazonaws.com"))
+                .then(|| get_str(rec, &["requestParameters", "sourceIdentity"]))
+                .flatten()
+        })
+        .map(str::to_string);
+
+    let issuer = get(rec, &["userIdentity", "sessionContext", "sessionIssuer"]);
+    let role_arn = issuer
+        .filter(|i| get_str(i, &["type"]) == Some("Role"))
+        .and_then(|i| get_str(i, &["arn"]))
+        .map(str::to_string);
+
+    let domain_id = get_str(rec, &["requestParameters", "domainId"])
+        .or_else(|| get_str(rec, &["requestParameters", "domainIdEquals"]))
+        .map(str::to_string)
+        .or_else(|| {
+            tag(&tags, TAG_DOMAIN_ARN)
+                .and_then(SageMakerArn::parse)
+                .and_then(|a| a.domain_id().map(str::to_string))
+        })
+        .or_else(|| arns.iter().find_map(|a| a.domain_id().map(str::to_string)))
+        .map(|d| d.to_lowercase());
+
+    let space_name_param = get_str(rec, &["requestParameters", "spaceName"]);
+    let space_arn = match (space_name_param, &domain_id) {
+        (Some(space), Some(domain)) => Some(format!(
+            "arn:{}:sagemaker:{}:{}:space/{}/{}",
+            partition(rec),
+            get_str(rec, &["awsRegion"]).unwrap_or(""),
+            get_str(rec, &["recipientAccountId"]).unwrap_or(""),
+            domain,
+            space
+        )),
+        _ => None,
+    }
+    .or_else(|| tag(&tags, TAG_SPACE_ARN).map(str::to_string))
+    .or_else(|| {
+        arns.iter().find(|a| a.resource_type == "space").map(|a| {
+            format!(
+                "arn:{}:sagemaker:{}:{}:space/{}",
+                a.partition,
+                a.region,
+                a.account,
+                a.segments.join("/")
+            )
+        })
+    })
+    .map(|s| s.to_lowercase());
+
+    let space_name = space_name_param
+        .map(str::to_string)
+        .or_else(|| {
+            space_arn
+                .as_deref()
+                .and_then(SageMakerArn::parse)
+                .and_then(|a| a.segments.get(1).map(|s| s.to_string()))
+        })
+        .map(|s| s.to_lowercase());
+
+    let studio = is_studio_session(rec);
+    let user_profile = get_str(rec, &["requestParameters", "userProfileName"])
+        .map(str::to_string)
+        .or_else(|| {
+            tag(&tags, TAG_USER_PROFILE_ARN)
+                .and_then(|a| a.rsplit('/').next())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        })
+        .or_else(|| source_identity.as_ref().filter(|_| studio).cloned())
+        .or_else(|| {
+            arns.iter()
+                .find(|a| a.resource_type == "user-profile")
+                .and_then(|a| a.segments.get(1).map(|s| s.to_string()))
+        })
+        .map(|s| s.to_lowercase());
+
+    let actor = source_identity
+        .clone()
+        .or_else(|| user_profile.clone().filter(|_| studio))
+        .or_else(|| principal(rec));
+
+    Attribution {
+        source_identity,
+        role_arn,
+        domain_id,
+        space_arn,
+        space_name,
+        user_profile,
+        actor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole";
+    const STUDIO_ARN: &str =
+        "arn:aws:sts::111122223333:assumed-role/AmazonSageMaker-ExecutionRole/SageMaker";
+
+    fn studio_identity(source_identity: Option<&str>) -> Value {
+        let mut ctx = json!({"sessionIssuer": {"type": "Role", "arn": ROLE, "userName": "AmazonSageMaker-ExecutionRole"}});
+        if let Some(s) = source_identity {
+            ctx["sourceIdentity"] = json!(s);
+        }
+        json!({"type": "AssumedRole", "arn": STUDIO_ARN, "sessionContext": ctx})
+    }
+
+    struct Case {
+        name: &'static str,
+        rec: Value,
+        want: Attribution,
+    }
+
+    fn s(x: &str) -> Option<String> {
+        Some(x.to_string())
+    }
+
+    #[test]
+    fn rules_table() {
+        let cases = vec![
+            Case {
+                name: "no rule applies: an IAM user listing buckets",
+                rec: json!({"eventSource":"s3.amazonaws.com","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/bob"},"requestParameters":null,"responseElements":null}),
+                want: Attribution { actor: s("arn:aws:iam::1:user/bob"), ..Default::default() },
+            },
+            Case {
+                name: "insight record: no userIdentity at all",
+                rec: json!({"eventType":"AwsCloudTrailInsight"}),
+                want: Attribution::default(),
+            },
+            Case {
+                name: "studio session with sourceIdentity: actor and user profile",
+                rec: json!({"eventSource":"sagemaker.amazonaws.com","awsRegion":"us-east-1","recipientAccountId":"111122223333","userIdentity":studio_identity(Some("Alice")),"requestParameters":{"trainingJobName":"x"}}),
+                want: Attribution { source_identity: s("Alice"), role_arn: s(ROLE), user_profile: s("alice"), actor: s("Alice"), ..Default::default() },
+            },
+            Case {
+                name: "studio session without sourceIdentity falls back to the profile, then the principal",
+                rec: json!({"userIdentity":studio_identity(None),"requestParameters":{"userProfileName":"Bob","domainId":"d-ABC"}}),
+                want: Attribution { role_arn: s(ROLE), user_profile: s("bob"), domain_id: s("d-abc"), actor: s("bob"), ..Default::default() },
+            },
+            Case {
+                name: "sts event: sourceIdentity from requestParameters",
+                rec: json!({"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/carol"},"requestParameters":{"roleArn":"arn:aws:iam::1:role/x","sourceIdentity":"carol"}}),
+                want: Attribution { source_identity: s("carol"), actor: s("carol"), ..Default::default() },
+            },
+            Case {
+                name: "non-sts event: requestParameters.sourceIdentity is not an identity",
+                rec: json!({"eventSource":"s3.amazonaws.com","userIdentity":{"arn":"arn:aws:iam::1:user/x"},"requestParameters":{"sourceIdentity":"mallory"}}),
+                want: Attribution { actor: s("arn:aws:iam::1:user/x"), ..Default::default() },
+            },
+            Case {
+                name: "session issuer that is not a role gives no roleArn",
+                rec: json!({"userIdentity":{"arn":"arn:aws:sts::1:federated-user/x","sessionContext":{"sessionIssuer":{"type":"IAMUser","arn":"arn:aws:iam::1:user/x"}}}}),
+                want: Attribution { actor: s("arn:aws:sts::1:federated-user/x"), ..Default::default() },
+            },
+            Case {
+                name: "empty sessionIssuer",
+                rec: json!({"userIdentity":{"arn":"a","sessionContext":{"sessionIssuer":{}}}}),
+                want: Attribution { actor: s("a"), ..Default::default() },
+            },
+            Case {
+                name: "space from spaceName and domainIdEquals",
+                rec: json!({"awsRegion":"eu-west-1","recipientAccountId":"111122223333","userIdentity":{"arn":"arn:aws:iam::111122223333:user/u"},"requestParameters":{"domainIdEquals":"d-1","spaceName":"Team-Fraud"}}),
+                want: Attribution { domain_id: s("d-1"), space_arn: s("arn:aws:sagemaker:eu-west-1:111122223333:space/d-1/team-fraud"), space_name: s("team-fraud"), actor: s("arn:aws:iam::111122223333:user/u"), ..Default::default() },
+            },
+            Case {
+                name: "partition from the caller's ARN",
+                rec: json!({"awsRegion":"cn-north-1","recipientAccountId":"1","userIdentity":{"arn":"arn:aws-cn:iam::1:user/u"},"requestParameters":{"domainId":"d-1","spaceName":"s"}}),
+                want: Attribution { domain_id: s("d-1"), space_arn: s("arn:aws-cn:sagemaker:cn-north-1:1:space/d-1/s"), space_name: s("s"), actor: s("arn:aws-cn:iam::1:user/u"), ..Default::default() },
+            },
+            Case {
+                name: "tags: domain, space and profile ARNs (Key/Value spelling)",
+                rec: json!({"userIdentity":{"arn":"p"},"requestParameters":{"tags":[
+                    {"Key":"sagemaker:domain-arn","Value":"arn:aws:sagemaker:us-east-1:1:domain/d-TAG"},
+                    {"Key":"sagemaker:space-arn","Value":"arn:aws:sagemaker:us-east-1:1:space/d-tag/Shared"},
+                    {"Key":"sagemaker:user-profile-arn","Value":"arn:aws:sagemaker:us-east-1:1:user-profile/d-tag/Dave"}]}}),
+                want: Attribution { domain_id: s("d-tag"), space_arn: s("arn:aws:sagemaker:us-east-1:1:space/d-tag/shared"), space_name: s("shared"), user_profile: s("dave"), actor: s("p"), ..Default::default() },
+            },
+            Case {
+                name: "responseElements ARNs: space",
+                rec: json!({"userIdentity":{"arn":"p"},"responseElements":{"spaceArn":"arn:aws:sagemaker:us-east-1:1:space/d-9/lab"}}),
+                want: Attribution { domain_id: s("d-9"), space_arn: s("arn:aws:sagemaker:us-east-1:1:space/d-9/lab"), space_name: s("lab"), actor: s("p"), ..Default::default() },
+            },
+            Case {
+                name: "responseElements ARNs: user profile",
+                rec: json!({"userIdentity":{"arn":"p"},"responseElements":{"userProfileArn":"arn:aws:sagemaker:us-east-1:1:user-profile/d-9/Erin"}}),
+                want: Attribution { domain_id: s("d-9"), user_profile: s("erin"), actor: s("p"), ..Default::default() },
+            },
+            Case {
+                name: "responseElements ARN of another service is ignored",
+                rec: json!({"userIdentity":{"arn":"p"},"responseElements":{"x":"arn:aws:s3:::bucket/domain/d-1"}}),
+                want: Attribution { actor: s("p"), ..Default::default() },
+            },
+            Case {
+                name: "AWS service principal",
+                rec: json!({"userIdentity":{"type":"AWSService","invokedBy":"sagemaker.amazonaws.com"}}),
+                want: Attribution { actor: s("sagemaker.amazonaws.com"), ..Default::default() },
+            },
+        ];
+        for c in cases {
+            assert_eq!(attribute(&c.rec), c.want, "case: {}", c.name);
+        }
+    }
+
+    #[test]
+    fn arn_parsing() {
+        let a = SageMakerArn::parse(
+            "arn:aws:sagemaker:us-east-1:1:app/d-1/alice/JupyterServer/default",
+        )
+        .unwrap();
+        assert_eq!(a.domain_id(), Some("d-1"));
+        assert_eq!(a.segments.len(), 4);
+        assert!(
+            SageMakerArn::parse("arn:aws:sagemaker:us-east-1:1:training-job/x")
+                .unwrap()
+                .domain_id()
+                .is_none()
+        );
+        assert!(SageMakerArn::parse("arn:aws:iam::1:role/x").is_none());
+        assert!(SageMakerArn::parse("not an arn").is_none());
+        assert!(SageMakerArn::parse("arn:aws:sagemaker:us-east-1:1:space//x").is_none());
+    }
+}

@@ -1,0 +1,233 @@
+//! Normalise: one record (or log line) → an [`Event`] with its named fields, open paths, full text and
+//! derived attribution keys.
+//!
+//! Pure and parallel-safe: no IO, no index, no output formats.
+
+pub mod attribution;
+pub mod studio_log;
+
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::catalog::{self, names};
+use crate::decode::minify::minify;
+use crate::model::{Event, EventKind};
+
+/// Values longer than this are not indexed as exact terms (they stay in full text and in the record):
+/// policy documents and notebook payloads would bloat the term dictionary for lookups nobody types.
+pub const MAX_EXACT_VALUE: usize = 512;
+
+/// The CloudTrail eventVersion major this code understands; other majors are indexed with a warning.
+pub const KNOWN_EVENT_VERSION_MAJOR: &str = "1";
+
+/// Why a record was not indexed.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RecordError {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("not a JSON object")]
+    NotAnObject,
+    #[error("no eventID")]
+    MissingEventId,
+    #[error("record {0}: no eventTime")]
+    MissingEventTime(String),
+    #[error("record {id}: eventTime {time:?} is not an RFC 3339 time")]
+    BadEventTime { id: String, time: String },
+}
+
+/// A normalised event plus anything worth a warning.
+#[derive(Debug)]
+pub struct Normalised {
+    pub event: Event,
+    pub warning: Option<String>,
+}
+
+/// Normalise one CloudTrail record given as its original JSON text.
+pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
+    let v: Value =
+        serde_json::from_str(raw).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
+    let obj = v.as_object().ok_or(RecordError::NotAnObject)?;
+    let event_id = obj
+        .get("eventID")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or(RecordError::MissingEventId)?
+        .to_string();
+    let time_str = obj
+        .get("eventTime")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RecordError::MissingEventTime(event_id.clone()))?;
+    let time_ms = parse_event_time(time_str).ok_or_else(|| RecordError::BadEventTime {
+        id: event_id.clone(),
+        time: time_str.to_string(),
+    })?;
+
+    let warning = obj
+        .get("eventVersion")
+        .and_then(Value::as_str)
+        .filter(|ver| ver.split('.').next() != Some(KNOWN_EVENT_VERSION_MAJOR))
+        .map(|ver| format!("record {event_id}: eventVersion {ver} has an unknown major version; indexed as 1.x"));
+
+    let mut ev = Event {
+        kind: Some(EventKind::CloudTrail),
+        event_id,
+        time_ms,
+        raw: minify(raw).into_owned().into_bytes(),
+        ..Default::default()
+    };
+    ev.keywords
+        .push((names::KIND, EventKind::CloudTrail.as_str().to_string()));
+    ev.keywords.push((names::EVENT_ID, ev.event_id.clone()));
+    for name in [
+        names::EVENT_NAME,
+        names::EVENT_SOURCE,
+        names::AWS_REGION,
+        names::SOURCE_IP,
+        names::ERROR_CODE,
+        names::EVENT_TYPE,
+        names::RECIPIENT_ACCOUNT,
+    ] {
+        if let Some(s) = obj.get(name).and_then(scalar_string) {
+            ev.keywords.push((name, s));
+        }
+    }
+    if let Some(ui) = obj.get("userIdentity") {
+        for (name, key) in [
+            (names::UI_TYPE, "type"),
+            (names::UI_ARN, "arn"),
+            (names::UI_ACCESS_KEY, "accessKeyId"),
+        ] {
+            if let Some(s) = ui.get(key).and_then(scalar_string) {
+                ev.keywords.push((name, s));
+            }
+        }
+    }
+
+    let a = attribution::attribute(&v);
+    for (name, val) in [
+        (names::SOURCE_IDENTITY, a.source_identity),
+        (names::ROLE_ARN, a.role_arn),
+        (names::DOMAIN_ID, a.domain_id),
+        (names::SPACE_ARN, a.space_arn),
+        (names::SPACE_NAME, a.space_name),
+        (names::USER_PROFILE, a.user_profile),
+        (names::ACTOR, a.actor),
+    ] {
+        if let Some(val) = val {
+            ev.keywords.push((name, val));
+        }
+    }
+
+    let mut path = String::with_capacity(64);
+    flatten(&v, &mut path, &mut ev);
+    Ok(Normalised { event: ev, warning })
+}
+
+/// Parse CloudTrail's `eventTime` (RFC 3339, normally `2024-05-01T10:00:00Z`) to epoch milliseconds.
+pub fn parse_event_time(s: &str) -> Option<i64> {
+    s.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Walk the record: every scalar leaf becomes an open path (unless it has a named field) and every string
+/// a full-text value. Array elements share their parent's path.
+fn flatten(v: &Value, path: &mut String, ev: &mut Event) {
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                flatten(child, path, ev);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| flatten(x, path, ev)),
+        Value::Null => {}
+        Value::String(s) => {
+            if !s.is_empty() {
+                ev.texts.push(s.clone());
+            }
+            push_path(path, s, ev);
+        }
+        Value::Number(n) => push_path(path, &n.to_string(), ev),
+        Value::Bool(b) => push_path(path, if *b { "true" } else { "false" }, ev),
+    }
+}
+
+fn push_path(path: &str, val: &str, ev: &mut Event) {
+    if val.len() <= MAX_EXACT_VALUE && !catalog::has_own_field(path) {
+        ev.paths.push((path.to_string(), val.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_fields_are_checked() {
+        assert_eq!(
+            cloudtrail(r#"{"eventTime":"2024-01-01T00:00:00Z"}"#).unwrap_err(),
+            RecordError::MissingEventId
+        );
+        assert_eq!(
+            cloudtrail(r#"{"eventID":"e1"}"#).unwrap_err(),
+            RecordError::MissingEventTime("e1".into())
+        );
+        assert!(matches!(
+            cloudtrail(r#"{"eventID":"e1","eventTime":"yesterday"}"#).unwrap_err(),
+            RecordError::BadEventTime { .. }
+        ));
+        assert_eq!(cloudtrail("[1]").unwrap_err(), RecordError::NotAnObject);
+        assert!(matches!(
+            cloudtrail("{").unwrap_err(),
+            RecordError::InvalidJson(_)
+        ));
+    }
+
+    #[test]
+    fn paths_keywords_and_text() {
+        let raw = r#"{"eventVersion":"1.08","eventID":"e1","eventTime":"2024-01-01T00:00:01Z","eventName":"CreateApp","readOnly":false,
+            "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"},
+            "requestParameters":{"resourceSpec":{"instanceType":"ml.t3.medium"},"tags":[{"key":"a","value":"b"},{"key":"c","value":"d"}],"n":3}}"#;
+        let n = cloudtrail(raw).unwrap();
+        let e = n.event;
+        assert!(n.warning.is_none());
+        assert_eq!(e.time_ms, 1704067201000);
+        assert_eq!(e.keyword("eventName"), Some("CreateApp"));
+        assert_eq!(e.keyword("userIdentity.type"), Some("IAMUser"));
+        let has = |p: &str, v: &str| e.paths.iter().any(|(a, b)| a == p && b == v);
+        assert!(has(
+            "requestParameters.resourceSpec.instanceType",
+            "ml.t3.medium"
+        ));
+        assert!(has("requestParameters.tags.key", "c"));
+        assert!(has("requestParameters.n", "3"));
+        assert!(has("readOnly", "false"));
+        assert!(
+            !has("eventName", "CreateApp"),
+            "named fields are not duplicated as paths"
+        );
+        assert!(e.texts.iter().any(|t| t == "ml.t3.medium"));
+        assert!(!String::from_utf8(e.raw).unwrap().contains('\n'));
+    }
+
+    #[test]
+    fn unknown_major_version_warns_but_indexes() {
+        let n = cloudtrail(r#"{"eventVersion":"2.0","eventID":"e","eventTime":"2024-01-01T00:00:00Z","newField":{"x":1}}"#).unwrap();
+        assert!(n.warning.unwrap().contains("2.0"));
+    }
+}

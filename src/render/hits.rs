@@ -1,0 +1,115 @@
+//! Search hits as JSON lines (the record as delivered), CSV or a table.
+
+use std::io::Write;
+
+use super::{cell, new_table, Format};
+use crate::index::read::Hit;
+use crate::query::time::format_ms;
+
+/// Fast-field columns a hit printer needs, in this order.
+pub const COLUMNS: [&str; 6] = [
+    "kind",
+    "eventName",
+    "actor",
+    "sourceIPAddress",
+    "errorCode",
+    "appType",
+];
+
+/// CSV header.
+const CSV_HEADER: [&str; 7] = [
+    "eventTime",
+    "kind",
+    "eventName",
+    "actor",
+    "sourceIPAddress",
+    "errorCode",
+    "eventID",
+];
+
+/// Streams hits in one format.
+pub enum HitPrinter<W: Write> {
+    Json(W),
+    Csv(csv::Writer<W>),
+    Table(W, comfy_table::Table),
+}
+
+fn v(h: &Hit, i: usize) -> &str {
+    h.values.get(i).and_then(|x| x.as_deref()).unwrap_or("")
+}
+
+/// The event column: eventName for CloudTrail; the log line for a studio log.
+fn event_label(h: &Hit) -> String {
+    if v(h, 0) == "studio-log" {
+        let msg = serde_json::from_slice::<serde_json::Value>(&h.raw)
+            .ok()
+            .and_then(|x| {
+                x.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let first = msg.lines().next().unwrap_or("");
+        format!("[{}] {}", v(h, 5), first)
+    } else {
+        v(h, 1).to_string()
+    }
+}
+
+impl<W: Write> HitPrinter<W> {
+    pub fn new(format: Format, out: W) -> std::io::Result<Self> {
+        Ok(match format {
+            Format::Json => HitPrinter::Json(out),
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(CSV_HEADER)?;
+                HitPrinter::Csv(w)
+            }
+            Format::Table => HitPrinter::Table(
+                out,
+                new_table(&["TIME", "EVENT", "ACTOR", "SOURCE IP", "ERROR"]),
+            ),
+        })
+    }
+
+    pub fn hit(&mut self, h: &Hit) -> std::io::Result<()> {
+        match self {
+            HitPrinter::Json(out) => {
+                out.write_all(&h.raw)?;
+                out.write_all(b"\n")
+            }
+            HitPrinter::Csv(w) => Ok(w.write_record([
+                format_ms(h.time_ms).as_str(),
+                v(h, 0),
+                &event_label(h),
+                v(h, 2),
+                v(h, 3),
+                v(h, 4),
+                &h.event_id,
+            ])?),
+            HitPrinter::Table(_, t) => {
+                t.add_row(vec![
+                    format_ms(h.time_ms),
+                    cell(&event_label(h)),
+                    cell(v(h, 2)),
+                    cell(v(h, 3)),
+                    cell(v(h, 4)),
+                ]);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        match self {
+            HitPrinter::Json(mut out) => out.flush(),
+            HitPrinter::Csv(mut w) => w.flush(),
+            HitPrinter::Table(mut out, t) => {
+                if !t.is_empty() {
+                    writeln!(out, "{t}")?;
+                }
+                out.flush()
+            }
+        }
+    }
+}
