@@ -36,40 +36,104 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct IngestArgs {
+    /// Run every source named in a TOML job file (the nightly job); see README
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: IngestCommon,
     #[command(subcommand)]
-    pub source: IngestSource,
+    pub source: Option<IngestSource>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum IngestSource {
-    /// CloudTrail objects from files and folders (walked recursively)
+    /// CloudTrail objects: local files and folders (walked recursively) or s3://BUCKET[/PREFIX]
     Cloudtrail(CloudtrailArgs),
+    /// Studio app logs: the CloudWatch Logs API, or exported files (local or s3://)
+    StudioLogs(StudioLogsArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS profile (default: the standard credential chain)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Endpoint for S3-compatible stores and tests (also AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CloudtrailArgs {
-    /// Files or folders: .json.gz / .json with {"Records":[…]}, a JSON array, NDJSON, or lookup-events output
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// Files, folders or s3://BUCKET[/PREFIX]: .json.gz / .json with {"Records":[…]}, a JSON array, NDJSON,
+    /// or lookup-events output
+    #[arg(required = true, value_name = "PATH|S3URL")]
+    pub inputs: Vec<String>,
+    /// S3: only these accounts (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// S3: only these regions (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// S3: only list days from this time (RFC 3339, date or age); the day before is listed too
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// S3: only list days up to this time
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// S3: objects fetched at once
+    #[arg(long, value_name = "N", default_value_t = crate::ingest::sources::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
     #[command(flatten)]
-    pub common: IngestCommon,
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StudioLogsArgs {
+    /// Exported log files (local folders or s3://BUCKET/PREFIX); without any, read the CloudWatch Logs API
+    #[arg(value_name = "PATH|S3URL")]
+    pub inputs: Vec<String>,
+    /// The log group
+    #[arg(long, value_name = "GROUP", default_value = "/aws/sagemaker/studio")]
+    pub log_group: String,
+    /// Only streams whose names start with this (e.g. a domain id)
+    #[arg(long, value_name = "PREFIX")]
+    pub stream_prefix: Option<String>,
+    /// Only events at or after this time (RFC 3339, date or age)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Account id for space ARNs (default: from the log group's ARN)
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// S3: objects fetched at once
+    #[arg(long, value_name = "N", default_value_t = crate::ingest::sources::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct IngestCommon {
     /// Drop the index's contents and read everything again (in one commit with the new data)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub reindex: bool,
     /// Where the end-of-run summary goes: text on stderr, or one JSON object on stdout
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text, global = true)]
     pub summary: SummaryFormat,
     /// Decode threads [default: the number of cores]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", global = true)]
     pub threads: Option<usize>,
     /// Indexing memory in MiB (shared by tantivy's indexing threads)
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    #[arg(long, value_name = "MIB", default_value_t = 256, global = true)]
     pub memory_mb: usize,
+    /// Commit (make data visible and durable, with the record of done objects) every N added events
+    #[arg(long, value_name = "N", default_value_t = crate::index::write::DEFAULT_COMMIT_EVERY, global = true)]
+    pub commit_every: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod config;
+pub mod job;
 
 use std::io::Write;
 use std::time::Instant;
@@ -12,11 +13,15 @@ use clap::Parser;
 use crate::exit;
 use crate::index::read::SearchRequest;
 use crate::index::{Reader, Writer, WriterConfig};
-use crate::ingest::{self, Summary};
+use crate::ingest::sources::{self, LogsConfig};
+use crate::ingest::Summary;
 use crate::messages::Messages;
 use crate::render::{self, hits::HitPrinter};
+use crate::source::aws::AwsOptions;
+use crate::source::s3::{S3Url, TrailFilter};
 use crate::Error;
 use args::{Cli, Command, IngestCommon, IngestSource, SummaryFormat};
+use job::JobSource;
 
 /// Run the program; returns the exit code.
 pub fn main() -> i32 {
@@ -36,11 +41,12 @@ fn is_broken_pipe(e: &Error) -> bool {
 }
 
 fn run(cli: Cli) -> Result<i32, Error> {
+    if let Command::Ingest(a) = cli.command {
+        return ingest(cli.index, a);
+    }
     let index = config::index_dir(cli.index)?;
     match cli.command {
-        Command::Ingest(a) => match a.source {
-            IngestSource::Cloudtrail(c) => ingest_cloudtrail(index, c.paths, &c.common),
-        },
+        Command::Ingest(_) => unreachable!("handled above"),
         Command::Search(a) => {
             let w = config::window(&a.window)?;
             let node = config::parse_query(a.query.as_deref())?;
@@ -128,87 +134,166 @@ fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterCo
         // tantivy needs at least 15 MB per indexing thread; two threads keep up with decode on 2 cores.
         threads: (c.memory_mb / 16).clamp(1, 2),
         reindex: c.reindex,
+        commit_every: c.commit_every,
     })
 }
 
-fn ingest_cloudtrail(
-    index: std::path::PathBuf,
-    paths: Vec<std::path::PathBuf>,
-    c: &IngestCommon,
-) -> Result<i32, Error> {
-    thread_pool(c.threads)?;
+fn aws_options(a: &args::AwsArgs) -> AwsOptions {
+    AwsOptions {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        ..Default::default()
+    }
+}
+
+/// Resolve an ingest command (a subcommand or a job file) into sources, then run them with one writer.
+fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result<i32, Error> {
+    let now = crate::query::time::now_ms();
+    let time = |s: &Option<String>| {
+        s.as_deref()
+            .map(|t| crate::query::time::parse_time(t, now))
+            .transpose()
+    };
+    let (sources, concurrency, threads, job_index) = match (a.config, a.source) {
+        (Some(path), _) => {
+            let j = job::load(&path)?;
+            (
+                j.sources,
+                j.concurrency,
+                j.threads.or(a.common.threads),
+                j.index,
+            )
+        }
+        (None, Some(IngestSource::Cloudtrail(c))) => {
+            let mut sources = Vec::new();
+            let mut local = Vec::new();
+            for i in &c.inputs {
+                match S3Url::parse(i) {
+                    Some(url) => sources.push(JobSource::CloudtrailS3 {
+                        url,
+                        filter: TrailFilter {
+                            accounts: c.accounts.clone(),
+                            regions: c.regions.clone(),
+                            since_ms: time(&c.since)?,
+                            until_ms: time(&c.until)?,
+                        },
+                        aws: aws_options(&c.aws),
+                    }),
+                    None if i.starts_with("s3:") => {
+                        return Err(Error::Usage(format!("not an s3:// URL: {i}")))
+                    }
+                    None => local.push(std::path::PathBuf::from(i)),
+                }
+            }
+            if !local.is_empty() {
+                sources.insert(0, JobSource::CloudtrailLocal(local));
+            }
+            (sources, c.concurrency, a.common.threads, None)
+        }
+        (None, Some(IngestSource::StudioLogs(s))) => {
+            let cfg = LogsConfig {
+                log_group: s.log_group.clone(),
+                stream_prefix: s.stream_prefix.clone(),
+                since_ms: time(&s.since)?,
+                account: s.account.clone(),
+                aws: aws_options(&s.aws),
+            };
+            let src = if s.inputs.is_empty() {
+                JobSource::StudioLogsApi(cfg)
+            } else {
+                JobSource::StudioLogsFiles(s.inputs.clone(), cfg)
+            };
+            (vec![src], s.concurrency, a.common.threads, None)
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "ingest needs a source (cloudtrail, studio-logs) or --config FILE".into(),
+            ))
+        }
+    };
+    let index = config::index_dir(index_flag.or(job_index))?;
+    thread_pool(threads)?;
     let started = Instant::now();
     let msgs = Messages::new();
-    let mut writer = Writer::open(&writer_config(index, c)?)?;
-    let listing = crate::source::local::cloudtrail_listing(&paths);
-    let mut summary = Summary {
-        source: paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" "),
-        objects_listed: listing.objects.len() as u64,
-        objects_skipped: listing.skipped_digest + listing.skipped_insight + listing.skipped_other,
-        ..Default::default()
-    };
-    for (p, e) in &listing.errors {
-        summary.objects_failed += 1;
-        msgs.error(p, e);
+    let mut writer = Writer::open(&writer_config(index, &a.common)?)?;
+    let mut summaries = Vec::new();
+    for src in &sources {
+        let s = match src {
+            JobSource::CloudtrailLocal(paths) => {
+                sources::cloudtrail_local(&mut writer, paths, &msgs)?
+            }
+            JobSource::CloudtrailS3 { url, filter, aws } => {
+                sources::cloudtrail_s3(&mut writer, url, filter, aws, concurrency, &msgs)?
+            }
+            JobSource::StudioLogsApi(cfg) => {
+                match sources::studio_logs_api(&mut writer, cfg, &msgs) {
+                    Ok(s) => s,
+                    // A log group that cannot be read is one failed source, not the end of the job.
+                    Err(Error::Source(e)) => {
+                        msgs.error(&cfg.log_group, &e);
+                        Summary {
+                            source: format!("cloudwatch-logs:{}", cfg.log_group),
+                            objects_failed: 1,
+                            ..Default::default()
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            JobSource::StudioLogsFiles(inputs, cfg) => {
+                sources::studio_logs_files(&mut writer, inputs, cfg, concurrency, &msgs)?
+            }
+        };
+        if a.common.summary == SummaryFormat::Text {
+            report_text(&s);
+        }
+        summaries.push(s);
     }
-    let done = writer.done_objects()?;
-    let todo: Vec<_> = listing
-        .objects
-        .into_iter()
-        .filter(|o| !done.contains(&o.obj.ledger_key()))
-        .collect();
-    summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
-    let pb = ingest::progress(Some(todo.len() as u64), "cloudtrail");
-    msgs.attach(Some(pb.clone()));
-    let rx = ingest::read_local(todo);
-    let res = ingest::run(
-        &mut writer,
-        rx,
-        ingest::process_cloudtrail,
-        &msgs,
-        &mut summary,
-        &pb,
-    );
-    pb.finish_and_clear();
-    msgs.attach(None);
-    res?;
     writer.finish()?;
-    summary.finish(started);
-    report(&summary, c.summary)?;
-    Ok(if summary.failed() {
-        exit::PARTIAL
-    } else {
-        exit::OK
-    })
+    let failed = summaries.iter().any(Summary::failed);
+    if a.common.summary == SummaryFormat::Json {
+        let mut out = std::io::stdout().lock();
+        let v = if summaries.len() == 1 {
+            serde_json::to_value(&summaries[0])
+        } else {
+            serde_json::to_value(JobSummary {
+                sources: &summaries,
+                events_added: summaries.iter().map(|s| s.events_added).sum(),
+                failed,
+                seconds: started.elapsed().as_secs_f64(),
+            })
+        }
+        .map_err(std::io::Error::from)?;
+        serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    }
+    Ok(if failed { exit::PARTIAL } else { exit::OK })
 }
 
-fn report(s: &Summary, format: SummaryFormat) -> Result<(), Error> {
-    match format {
-        SummaryFormat::Json => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer(&mut out, s).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        SummaryFormat::Text => {
-            eprintln!(
-                "sagetrail: {}: objects {} listed, {} read, {} unchanged, {} skipped, {} failed; events {} added, {} already present, {} records failed; {:.2}s, {:.0} events/s",
-                render::sanitize(&s.source),
-                s.objects_listed,
-                s.objects_read,
-                s.objects_unchanged,
-                s.objects_skipped,
-                s.objects_failed,
-                s.events_added,
-                s.events_already_present,
-                s.records_failed,
-                s.seconds,
-                s.events_per_second
-            );
-        }
-    }
-    Ok(())
+/// The summary of a job with several sources.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobSummary<'a> {
+    sources: &'a [Summary],
+    events_added: u64,
+    failed: bool,
+    seconds: f64,
+}
+
+fn report_text(s: &Summary) {
+    eprintln!(
+        "sagetrail: {}: objects {} listed, {} read, {} unchanged, {} skipped, {} failed; events {} added, {} already present, {} records failed; {:.2}s, {:.0} events/s",
+        render::sanitize(&s.source),
+        s.objects_listed,
+        s.objects_read,
+        s.objects_unchanged,
+        s.objects_skipped,
+        s.objects_failed,
+        s.events_added,
+        s.events_already_present,
+        s.records_failed,
+        s.seconds,
+        s.events_per_second
+    );
 }

@@ -186,9 +186,11 @@ impl Reader {
                 )
             }
             Value::Any => return Ok(Box::new(AllQuery)),
-            Value::Prefix(_) => return Err(IndexError::Query(format!(
+            Value::Prefix(_) => {
+                return Err(IndexError::Query(format!(
                 "{name} takes a time or a range ({name}:[2024-05-01 TO 2024-05-08]), not a prefix"
-            ))),
+            )))
+            }
         };
         if matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
             return Ok(Box::new(AllQuery));

@@ -19,9 +19,9 @@ use super::{open, tv, IndexError};
 use crate::catalog::FieldKind;
 use crate::model::{Event, ObjectRef};
 
-/// Commit after this many added events: bounds the work a kill can lose (and redo) and the size of the
+/// Default commit cadence in added events: bounds the work a kill can lose (and redo) and the size of the
 /// in-batch dedup set, while keeping commits (and the segments they make) rare.
-const COMMIT_EVERY_EVENTS: usize = 200_000;
+pub const DEFAULT_COMMIT_EVERY: usize = 200_000;
 
 /// How to open the writer.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct WriterConfig {
     pub threads: usize,
     /// Drop everything first (in the same commit as the new data).
     pub reindex: bool,
+    /// Commit after this many added events (and at the end).
+    pub commit_every: usize,
 }
 
 /// An event turned into a document, ready for the single writer.
@@ -95,6 +97,7 @@ pub struct Writer {
     /// Event ids added since the last commit (the searcher cannot see them yet).
     pending: HashSet<String>,
     pending_events: usize,
+    commit_every: usize,
     /// True until the first commit when the index started empty: nothing committed to look up.
     empty_at_start: bool,
 }
@@ -125,6 +128,7 @@ impl Writer {
             reader,
             pending: HashSet::new(),
             pending_events: 0,
+            commit_every: cfg.commit_every.max(1),
         };
         if cfg.reindex {
             w.writer.delete_all_documents().map_err(tv(&w.dir))?;
@@ -215,7 +219,7 @@ impl Writer {
         if let (Some(obj), true) = (obj, complete) {
             self.mark_done(obj)?;
         }
-        if self.pending_events >= COMMIT_EVERY_EVENTS {
+        if self.pending_events >= self.commit_every {
             self.commit()?;
         }
         Ok(counts)

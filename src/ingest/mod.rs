@@ -18,6 +18,8 @@ use crate::messages::Messages;
 use crate::model::ObjectRef;
 use crate::normalise;
 
+pub mod sources;
+
 /// Objects in flight between fetch and decode, and between decode and the writer, per decode thread:
 /// enough to keep every core busy, few enough that memory stays bounded by a handful of objects.
 const IN_FLIGHT_PER_THREAD: usize = 2;
@@ -38,6 +40,9 @@ pub struct Summary {
     pub bytes_read: u64,
     pub seconds: f64,
     pub events_per_second: f64,
+    /// S3 prefixes listed object by object (shows the pruning by --accounts/--regions/--since).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prefixes_listed: Vec<String>,
 }
 
 impl Summary {
@@ -127,10 +132,10 @@ pub fn progress(total: Option<u64>, what: &str) -> ProgressBar {
 
 /// Drive fetched objects through decode into the writer. `fetched` yields each object with its bytes or
 /// the reason it could not be fetched; it is consumed on the rayon pool, so the fetcher runs meanwhile.
-pub fn run(
+pub fn run<T: Send>(
     writer: &mut Writer,
-    fetched: Receiver<(ObjectRef, Result<Vec<u8>, String>)>,
-    process: impl Fn(&Fields, ObjectRef, &[u8]) -> Outcome + Sync,
+    fetched: Receiver<(ObjectRef, Result<T, String>)>,
+    process: impl Fn(&Fields, ObjectRef, T) -> Outcome + Sync,
     msgs: &Messages,
     summary: &mut Summary,
     pb: &ProgressBar,
@@ -145,7 +150,7 @@ pub fn run(
                 .par_bridge()
                 .for_each_with(tx, |tx, (obj, bytes)| {
                     let msg = match bytes {
-                        Ok(b) => Ok(process(&fields, obj, &b)),
+                        Ok(b) => Ok(process(&fields, obj, b)),
                         Err(e) => Err((obj, e)),
                     };
                     // The writer stopped (fatal error): nothing left to do.
@@ -164,9 +169,8 @@ pub fn run(
                 }
                 Ok(o) => {
                     summary.bytes_read += o.obj.size;
-                    if let Some(what) = o.skipped_as {
+                    if o.skipped_as.is_some() {
                         summary.objects_skipped += 1;
-                        let _ = what;
                         if let Err(e) = writer.add_object(Some(&o.obj), Vec::new(), true) {
                             fatal = Some(e);
                         }

@@ -2,7 +2,10 @@
 //!
 //! Sources do IO and nothing else: they list and fetch bytes; they never parse records.
 
+pub mod aws;
+pub mod cwlogs;
 pub mod local;
+pub mod s3;
 
 /// What to do with an object, judged by its name alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

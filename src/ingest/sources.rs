@@ -1,0 +1,518 @@
+//! One function per kind of source: list what is new, fetch it into the pipeline, summarise.
+//!
+//! Each takes the one [`Writer`] of the run, so any number of sources can share a job and a commit cadence.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver};
+use futures::StreamExt;
+
+use super::{
+    process_cloudtrail, progress, read_local, run, Outcome, Summary, IN_FLIGHT_PER_THREAD,
+};
+use crate::decode;
+use crate::index::write::prepare;
+use crate::index::{Fields, Writer};
+use crate::messages::Messages;
+use crate::model::ObjectRef;
+use crate::normalise::studio_log::{log_event, GroupContext};
+use crate::source::aws::{self, AwsOptions};
+use crate::source::s3::{self, S3Url, TrailFilter};
+use crate::source::{cwlogs, local};
+use crate::Error;
+
+/// Default number of objects fetched at once from S3: enough to hide request latency, few enough for
+/// small machines and the API's per-prefix rates.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Streams read at once from CloudWatch Logs: GetLogEvents allows 25 requests/s per account and region.
+pub const LOG_STREAM_CONCURRENCY: usize = 4;
+/// The stream CloudWatch Logs writes when an export task checks the bucket; not a Studio stream.
+const EXPORT_WRITE_TEST: &str = "aws-logs-write-test";
+/// Name prefix of a stream's ledger entry.
+const STREAM_LEDGER_PREFIX: &str = "cloudwatch-logs:";
+
+/// A runtime for the AWS calls of one source.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            what: "starting the async runtime".into(),
+            source: e,
+        })
+}
+
+/// CloudTrail from local files and folders.
+pub fn cloudtrail_local(
+    writer: &mut Writer,
+    paths: &[PathBuf],
+    msgs: &Messages,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let listing = local::cloudtrail_listing(paths);
+    let mut summary = Summary {
+        source: paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        objects_listed: listing.objects.len() as u64,
+        objects_skipped: listing.skipped_digest + listing.skipped_insight + listing.skipped_other,
+        ..Default::default()
+    };
+    for (p, e) in &listing.errors {
+        summary.objects_failed += 1;
+        msgs.error(p, e);
+    }
+    let done = writer.done_objects()?;
+    let todo: Vec<_> = listing
+        .objects
+        .into_iter()
+        .filter(|o| !done.contains(&o.obj.ledger_key()))
+        .collect();
+    summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
+    let pb = progress(Some(todo.len() as u64), "cloudtrail");
+    msgs.attach(Some(pb.clone()));
+    let res = run(
+        writer,
+        read_local(todo),
+        |f, o, b: Vec<u8>| process_cloudtrail(f, o, &b),
+        msgs,
+        &mut summary,
+        &pb,
+    );
+    pb.finish_and_clear();
+    msgs.attach(None);
+    res?;
+    summary.finish(started);
+    Ok(summary)
+}
+
+/// Fetch S3 objects with bounded concurrency into a bounded channel, from a thread of its own.
+fn fetch_s3(
+    client: aws_sdk_s3::Client,
+    rt: tokio::runtime::Runtime,
+    objects: Vec<s3::S3Object>,
+    concurrency: usize,
+) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
+    std::thread::spawn(move || {
+        rt.block_on(async {
+            let mut stream = futures::stream::iter(objects)
+                .map(|o| {
+                    let c = client.clone();
+                    async move {
+                        let r = s3::fetch(&c, &o.bucket, &o.key).await;
+                        (o.obj, r)
+                    }
+                })
+                .buffer_unordered(concurrency.max(1));
+            while let Some(item) = stream.next().await {
+                // Blocking here is the backpressure: fetching pauses while decode is behind.
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        });
+    });
+    rx
+}
+
+/// CloudTrail from S3.
+pub fn cloudtrail_s3(
+    writer: &mut Writer,
+    url: &S3Url,
+    filter: &TrailFilter,
+    opts: &AwsOptions,
+    concurrency: usize,
+    msgs: &Messages,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let rt = runtime()?;
+    let conf = rt.block_on(aws::load(opts));
+    let client = s3::client(&conf);
+    let listing = rt.block_on(s3::list_trail(&client, url, filter));
+    let mut summary = Summary {
+        source: format!("s3://{}/{}", url.bucket, url.prefix),
+        objects_listed: listing.objects.len() as u64,
+        objects_skipped: listing.skipped,
+        prefixes_listed: listing.prefixes_listed.clone(),
+        ..Default::default()
+    };
+    for (p, e) in &listing.errors {
+        summary.objects_failed += 1;
+        msgs.error(p, &format!("cannot list: {e}"));
+    }
+    let done = writer.done_objects()?;
+    let todo: Vec<_> = listing
+        .objects
+        .into_iter()
+        .filter(|o| !done.contains(&o.obj.ledger_key()))
+        .collect();
+    summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
+    let pb = progress(Some(todo.len() as u64), "s3");
+    msgs.attach(Some(pb.clone()));
+    let rx = fetch_s3(client, rt, todo, concurrency);
+    let res = run(
+        writer,
+        rx,
+        |f, o, b: Vec<u8>| process_cloudtrail(f, o, &b),
+        msgs,
+        &mut summary,
+        &pb,
+    );
+    pb.finish_and_clear();
+    msgs.attach(None);
+    res?;
+    summary.finish(started);
+    Ok(summary)
+}
+
+/// Where Studio log events come from and belong.
+#[derive(Debug, Clone)]
+pub struct LogsConfig {
+    pub log_group: String,
+    pub stream_prefix: Option<String>,
+    pub since_ms: Option<i64>,
+    pub account: Option<String>,
+    pub aws: AwsOptions,
+}
+
+/// Log events → documents, with ordinals among identical (timestamp, message) pairs.
+fn log_outcome(
+    fields: &Fields,
+    ctx: &GroupContext,
+    obj: ObjectRef,
+    lines: Vec<(String, i64, String)>,
+) -> Outcome {
+    let mut docs = Vec::with_capacity(lines.len());
+    let mut seen: HashMap<(String, i64, String), u32> = HashMap::new();
+    for (stream, ts, msg) in lines {
+        let ord = seen.entry((stream.clone(), ts, msg.clone())).or_insert(0);
+        docs.push(prepare(fields, log_event(ctx, &stream, ts, &msg, *ord)));
+        *ord += 1;
+    }
+    Outcome {
+        obj,
+        docs,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        records_failed: 0,
+        skipped_as: None,
+    }
+}
+
+/// Studio logs from the CloudWatch Logs API, incrementally per stream.
+pub fn studio_logs_api(
+    writer: &mut Writer,
+    cfg: &LogsConfig,
+    msgs: &Messages,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let rt = runtime()?;
+    let conf = rt.block_on(aws::load(&cfg.aws));
+    let client = cwlogs::client(&conf);
+    let streams = rt
+        .block_on(cwlogs::streams(
+            &client,
+            &cfg.log_group,
+            cfg.stream_prefix.as_deref(),
+        ))
+        .map_err(|e| Error::Source(format!("log group {}: {e}", cfg.log_group)))?;
+    let arn = rt.block_on(cwlogs::group_account_region(&client, &cfg.log_group));
+    let ctx = GroupContext {
+        log_group: cfg.log_group.clone(),
+        account: cfg
+            .account
+            .clone()
+            .or_else(|| arn.as_ref().map(|a| a.2.clone())),
+        region: arn
+            .as_ref()
+            .map(|a| a.1.clone())
+            .or_else(|| conf.region().map(|r| r.to_string())),
+        partition: arn.as_ref().map(|a| a.0.clone()),
+    };
+    // Checkpoints: the last timestamp fully ingested per stream.
+    let mut checkpoints: HashMap<String, i64> = HashMap::new();
+    for key in writer.done_objects()? {
+        if let Some(rest) = key.strip_prefix(STREAM_LEDGER_PREFIX) {
+            if let Some((name, ts)) = rest.split_once('\u{1f}') {
+                if let Ok(ts) = ts.parse() {
+                    checkpoints.insert(name.to_string(), ts);
+                }
+            }
+        }
+    }
+    let mut summary = Summary {
+        source: format!("cloudwatch-logs:{}", cfg.log_group),
+        objects_listed: streams.len() as u64,
+        ..Default::default()
+    };
+    let mut todo = Vec::new();
+    for s in streams {
+        let id = format!("{}:{}", cfg.log_group, s.name);
+        let cp = checkpoints.get(&id).copied();
+        if let (Some(cp), Some(last)) = (cp, s.last_event_ms) {
+            if last <= cp {
+                summary.objects_unchanged += 1;
+                continue;
+            }
+        }
+        // Re-read from the checkpoint's own millisecond: ordinals there are recomputed identically and
+        // the overlap dedups by id.
+        let start = match (cp, cfg.since_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        todo.push((s.name, id, start, cp));
+    }
+    let pb = progress(Some(todo.len() as u64), "studio-logs");
+    msgs.attach(Some(pb.clone()));
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
+    let group = cfg.log_group.clone();
+    std::thread::spawn(move || {
+        rt.block_on(async {
+            let mut stream = futures::stream::iter(todo)
+                .map(|(name, id, start, cp)| {
+                    let c = client.clone();
+                    let group = group.clone();
+                    async move {
+                        let r = cwlogs::read_stream(&c, &group, &name, start).await;
+                        let last = r
+                            .as_ref()
+                            .ok()
+                            .and_then(|ev| ev.iter().map(|e| e.0).max())
+                            .or(cp)
+                            .unwrap_or(0);
+                        let obj = ObjectRef {
+                            name: format!("{STREAM_LEDGER_PREFIX}{id}"),
+                            version: last.to_string(),
+                            size: 0,
+                        };
+                        (obj, r.map(|ev| (name, ev)))
+                    }
+                })
+                .buffer_unordered(LOG_STREAM_CONCURRENCY);
+            while let Some(item) = stream.next().await {
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        });
+    });
+    let res = run(
+        writer,
+        rx,
+        |f, o, (name, ev): (String, Vec<(i64, String)>)| {
+            let lines = ev
+                .into_iter()
+                .map(|(ts, m)| (name.clone(), ts, m))
+                .collect();
+            log_outcome(f, &ctx, o, lines)
+        },
+        msgs,
+        &mut summary,
+        &pb,
+    );
+    pb.finish_and_clear();
+    msgs.attach(None);
+    res?;
+    summary.finish(started);
+    Ok(summary)
+}
+
+/// The stream an export-to-S3 path implies: `.../<domain>/<name>/<AppType>/<app>[/LifecycleConfigOnStart]/000000.gz`.
+pub fn stream_from_export_path(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.split('/').collect();
+    if segs.len() < 2 {
+        return None;
+    }
+    let dirs = &segs[..segs.len() - 1];
+    let n = if dirs.last() == Some(&"LifecycleConfigOnStart") {
+        5
+    } else {
+        4
+    };
+    if dirs.len() < n {
+        return None;
+    }
+    let s = &dirs[dirs.len() - n..];
+    s[0].starts_with("d-").then(|| s.join("/"))
+}
+
+fn is_log_file(name: &str) -> bool {
+    !name.contains(EXPORT_WRITE_TEST)
+        && [".gz", ".json", ".log"]
+            .iter()
+            .any(|e| name.to_ascii_lowercase().ends_with(e))
+}
+
+fn log_file_outcome(fields: &Fields, ctx: &GroupContext, obj: ObjectRef, bytes: &[u8]) -> Outcome {
+    let (text, gz_err) = decode::gunzip(bytes);
+    let stream = stream_from_export_path(&obj.name);
+    let d = decode::studio_log::decode(&text, stream.as_deref());
+    let mut errors: Vec<String> = gz_err.into_iter().collect();
+    errors.extend(d.errors);
+    let lines = d
+        .lines
+        .into_iter()
+        .map(|l| {
+            (
+                l.stream.unwrap_or_else(|| "unknown".into()),
+                l.timestamp_ms,
+                l.message,
+            )
+        })
+        .collect();
+    let mut o = log_outcome(fields, ctx, obj, lines);
+    o.errors = errors;
+    o
+}
+
+/// Studio logs from files: the export-to-S3 layout or `aws logs filter-log-events` JSON, local or in S3.
+pub fn studio_logs_files(
+    writer: &mut Writer,
+    inputs: &[String],
+    cfg: &LogsConfig,
+    concurrency: usize,
+    msgs: &Messages,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let ctx = GroupContext {
+        log_group: cfg.log_group.clone(),
+        account: cfg.account.clone(),
+        region: cfg.aws.region.clone(),
+        partition: None,
+    };
+    let mut summary = Summary {
+        source: inputs.join(" "),
+        ..Default::default()
+    };
+    let done = writer.done_objects()?;
+    let (local_paths, s3_urls): (Vec<&String>, Vec<&String>) =
+        inputs.iter().partition(|i| !i.starts_with("s3://"));
+    let listing = local::list(
+        &local_paths.iter().map(PathBuf::from).collect::<Vec<_>>(),
+        |n| {
+            if is_log_file(n) {
+                crate::source::Verdict::Read
+            } else {
+                crate::source::Verdict::SkipNotJson
+            }
+        },
+    );
+    for (p, e) in &listing.errors {
+        summary.objects_failed += 1;
+        msgs.error(p, e);
+    }
+    summary.objects_listed += listing.objects.len() as u64;
+    summary.objects_skipped += listing.skipped_other;
+    let todo: Vec<_> = listing
+        .objects
+        .into_iter()
+        .filter(|o| !done.contains(&o.obj.ledger_key()))
+        .collect();
+    summary.objects_unchanged += summary.objects_listed - todo.len() as u64;
+    let pb = progress(None, "studio-logs");
+    msgs.attach(Some(pb.clone()));
+    let res = run(
+        writer,
+        read_local(todo),
+        |f, o, b: Vec<u8>| log_file_outcome(f, &ctx, o, &b),
+        msgs,
+        &mut summary,
+        &pb,
+    );
+    res?;
+    for u in s3_urls {
+        let url = S3Url::parse(u).ok_or_else(|| Error::Usage(format!("not an s3:// URL: {u}")))?;
+        let rt = runtime()?;
+        let conf = rt.block_on(aws::load(&cfg.aws));
+        let client = s3::client(&conf);
+        let mut objects = Vec::new();
+        let r: Result<(), String> = rt.block_on(async {
+            let mut pages = client
+                .list_objects_v2()
+                .bucket(&url.bucket)
+                .prefix(&url.prefix)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| aws::describe(&e))?;
+                for o in page.contents() {
+                    let Some(key) = o.key() else { continue };
+                    if !is_log_file(key) {
+                        summary.objects_skipped += 1;
+                        continue;
+                    }
+                    objects.push(s3::S3Object {
+                        bucket: url.bucket.clone(),
+                        key: key.to_string(),
+                        obj: ObjectRef {
+                            name: format!("s3://{}/{key}", url.bucket),
+                            version: o.e_tag().unwrap_or("").to_string(),
+                            size: o.size().unwrap_or(0).max(0) as u64,
+                        },
+                    });
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
+            summary.objects_failed += 1;
+            msgs.error(u, &format!("cannot list: {e}"));
+            continue;
+        }
+        let listed_here = objects.len() as u64;
+        summary.objects_listed += listed_here;
+        let todo: Vec<_> = objects
+            .into_iter()
+            .filter(|o| !done.contains(&o.obj.ledger_key()))
+            .collect();
+        summary.objects_unchanged += listed_here - todo.len() as u64;
+        let rx = fetch_s3(client, rt, todo, concurrency);
+        run(
+            writer,
+            rx,
+            |f, o, b: Vec<u8>| log_file_outcome(f, &ctx, o, &b),
+            msgs,
+            &mut summary,
+            &pb,
+        )?;
+    }
+    pb.finish_and_clear();
+    msgs.attach(None);
+    summary.finish(started);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_paths_name_their_stream() {
+        assert_eq!(
+            stream_from_export_path("exports/7f3c/d-abc/alice/JupyterServer/default/000000.gz")
+                .as_deref(),
+            Some("d-abc/alice/JupyterServer/default")
+        );
+        assert_eq!(
+            stream_from_export_path(
+                "x/t/d-abc/team/JupyterLab/default/LifecycleConfigOnStart/000001.gz"
+            )
+            .as_deref(),
+            Some("d-abc/team/JupyterLab/default/LifecycleConfigOnStart")
+        );
+        assert_eq!(stream_from_export_path("logs.json"), None);
+        assert!(!is_log_file("exports/t/aws-logs-write-test"));
+        assert!(is_log_file(
+            "exports/t/d-1/a/JupyterServer/default/000000.gz"
+        ));
+    }
+}
