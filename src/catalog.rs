@@ -55,6 +55,7 @@ pub mod names {
     pub const UI_TYPE: &str = "userIdentity.type";
     pub const UI_ARN: &str = "userIdentity.arn";
     pub const UI_ACCESS_KEY: &str = "userIdentity.accessKeyId";
+    pub const ISSUED_KEY: &str = "issuedAccessKeyId";
     pub const SOURCE_IDENTITY: &str = "sourceIdentity";
     pub const ROLE_ARN: &str = "roleArn";
     pub const DOMAIN_ID: &str = "domainId";
@@ -113,6 +114,7 @@ mod tests {
             UI_TYPE,
             UI_ARN,
             UI_ACCESS_KEY,
+            ISSUED_KEY,
             SOURCE_IDENTITY,
             ROLE_ARN,
             DOMAIN_ID,

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod model;
 pub mod normalise;
 pub mod query;
+pub mod questions;
 pub mod render;
 pub mod source;
 

@@ -54,6 +54,17 @@ pub struct Event {
     pub message: Option<String>,
     /// The record as delivered (whitespace between tokens removed), or the JSON line a log event renders as.
     pub raw: Vec<u8>,
+    /// What identity stitching needs (see `index::write`).
+    pub stitch: Stitch,
+}
+
+/// Identity stitching inputs: the key an event was made with, the key it issued, and whether its actor is
+/// already certain (a sourceIdentity wins over stitching).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stitch {
+    pub access_key: Option<String>,
+    pub issued_key: Option<String>,
+    pub has_source_identity: bool,
 }
 
 impl Event {

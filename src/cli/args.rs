@@ -33,6 +33,100 @@ pub enum Command {
     Stats(StatsArgs),
     /// What the index holds
     Info(InfoArgs),
+    /// Who performed an action (an eventName; Create* allowed): one row per acting identity
+    Who(WhoArgs),
+    /// What an identity did: a summary per eventName (and the events with --events)
+    Activity(ActivityArgs),
+    /// Everything an identity did, in time order, CloudTrail and Studio logs interleaved, sessions marked
+    Timeline(TimelineArgs),
+    /// Check the platform's guardrails (rules in schema/rules/) against what happened; exit 1 on findings
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// The eventName, e.g. CreatePresignedDomainUrl or Create*
+    #[arg(value_name = "ACTION")]
+    pub action: String,
+    /// Narrow with any query, e.g. 'requestParameters.userProfileName:bob'
+    #[arg(long = "where", value_name = "QUERY")]
+    pub where_: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ActivityArgs {
+    /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Also print the events themselves
+    #[arg(long)]
+    pub events: bool,
+    /// Narrow with any query
+    #[arg(long = "where", value_name = "QUERY")]
+    pub where_: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Narrow with any query
+    #[arg(long = "where", value_name = "QUERY")]
+    pub where_: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Run only these rules (repeatable)
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// List the rules and exit
+    #[arg(long)]
+    pub list: bool,
+    /// TOML file whose [audit] table sets the parameters below (flags add to it)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Networks presigned URLs may be requested from (repeatable)
+    #[arg(long, value_name = "CIDR")]
+    pub allow_cidr: Vec<String>,
+    /// VPC endpoints presigned URLs may come through (repeatable)
+    #[arg(long, value_name = "VPCE")]
+    pub allow_vpce: Vec<String>,
+    /// Instance types Studio apps may use (repeatable)
+    #[arg(long, value_name = "TYPE")]
+    pub allow_instance_type: Vec<String>,
+    /// Image ARNs Studio apps may use (repeatable)
+    #[arg(long, value_name = "ARN")]
+    pub allow_image: Vec<String>,
+    /// Roles allowed to open any profile (repeatable)
+    #[arg(long, value_name = "ARN")]
+    pub admin_role: Vec<String>,
+    /// The tag every user profile and job must carry [default: studiouserid]
+    #[arg(long, value_name = "KEY")]
+    pub required_tag: Option<String>,
+    /// Longest allowed Studio session [default: 43200]
+    #[arg(long, value_name = "SECONDS")]
+    pub max_session_seconds: Option<f64>,
+    /// Narrow with any query
+    #[arg(long = "where", value_name = "QUERY")]
+    pub where_: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

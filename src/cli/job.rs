@@ -65,6 +65,9 @@ pub struct JobFile {
     pub cloudtrail: Vec<CloudtrailSection>,
     #[serde(default)]
     pub studio_logs: Vec<StudioLogsSection>,
+    /// The audit's parameters live in the same file; `audit --config` reads them.
+    #[serde(default)]
+    pub audit: Option<toml::Value>,
 }
 
 /// One source of a job, resolved.

@@ -16,6 +16,7 @@ use crate::index::{Reader, Writer, WriterConfig};
 use crate::ingest::sources::{self, LogsConfig};
 use crate::ingest::Summary;
 use crate::messages::Messages;
+use crate::questions;
 use crate::render::{self, hits::HitPrinter};
 use crate::source::aws::AwsOptions;
 use crate::source::s3::{S3Url, TrailFilter};
@@ -108,7 +109,139 @@ fn run(cli: Cli) -> Result<i32, Error> {
             render::info::print(&reader.info()?, a.format, std::io::stdout().lock())?;
             Ok(exit::OK)
         }
+        Command::Who(a) => {
+            let scope = scope(&a.window, a.where_.as_deref())?;
+            let reader = Reader::open(&index)?;
+            let rows = questions::who(&reader, &a.action, &scope)?;
+            render::answers::who(&rows, a.format, std::io::stdout().lock())?;
+            Ok(exit::OK)
+        }
+        Command::Activity(a) => {
+            let scope = scope(&a.window, a.where_.as_deref())?;
+            let reader = Reader::open(&index)?;
+            let (matched, node) = questions::resolve_id(&reader, &a.id)?;
+            eprintln!(
+                "sagetrail: {} matched {}",
+                render::sanitize(&a.id),
+                matched.join(", ")
+            );
+            let rows = questions::activity(&reader, &node, &scope)?;
+            let out = std::io::stdout();
+            if !(a.events && a.format == render::Format::Json) {
+                render::answers::activity(&rows, a.format, out.lock())?;
+            }
+            if a.events {
+                let req = SearchRequest {
+                    node: match scope.filter {
+                        Some(f) => crate::query::Node::And(vec![node, f]),
+                        None => node,
+                    },
+                    since_ms: scope.since_ms,
+                    until_ms: scope.until_ms,
+                    oldest_first: true,
+                };
+                let mut printer = HitPrinter::new(a.format, std::io::BufWriter::new(out.lock()))?;
+                reader.for_each_hit(&req, None, &render::hits::COLUMNS, |h| printer.hit(&h))?;
+                printer.finish()?;
+            }
+            Ok(exit::OK)
+        }
+        Command::Timeline(a) => {
+            let scope = scope(&a.window, a.where_.as_deref())?;
+            let reader = Reader::open(&index)?;
+            let (matched, node) = questions::resolve_id(&reader, &a.id)?;
+            eprintln!(
+                "sagetrail: {} matched {}",
+                render::sanitize(&a.id),
+                matched.join(", ")
+            );
+            let mut p = render::answers::TimelinePrinter::new(
+                a.format,
+                std::io::BufWriter::new(std::io::stdout().lock()),
+            )?;
+            questions::timeline(&reader, &node, &scope, |r| p.row(&r))?;
+            p.finish()?;
+            Ok(exit::OK)
+        }
+        Command::Audit(a) => {
+            let rules = questions::audit::rules()?;
+            if a.list {
+                render::answers::rule_list(&rules, a.format, std::io::stdout().lock())?;
+                return Ok(exit::OK);
+            }
+            let params = audit_params(&a)?;
+            let scope = scope(&a.window, a.where_.as_deref())?;
+            let reader = Reader::open(&index)?;
+            let outcome = questions::audit::audit(&reader, &a.rules, &params, &scope)?;
+            for (rule, why) in &outcome.skipped {
+                eprintln!("sagetrail: rule {rule} not run: {why}");
+            }
+            render::answers::findings(
+                &rules,
+                &outcome.findings,
+                a.format,
+                std::io::stdout().lock(),
+            )?;
+            Ok(if outcome.findings.is_empty() {
+                exit::OK
+            } else {
+                exit::FINDINGS
+            })
+        }
     }
+}
+
+fn scope(w: &args::Window, where_: Option<&str>) -> Result<questions::Scope, Error> {
+    let tw = config::window(w)?;
+    Ok(questions::Scope {
+        since_ms: tw.since_ms,
+        until_ms: tw.until_ms,
+        filter: where_.map(|q| config::parse_query(Some(q))).transpose()?,
+    })
+}
+
+/// The audit's parameters: the config file's [audit] table, then the flags on top.
+fn audit_params(a: &args::AuditArgs) -> Result<questions::audit::Params, Error> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        audit: questions::audit::Params,
+    }
+    let mut p = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                what: format!("config {}", path.display()),
+                source: e,
+            })?;
+            // Only the [audit] table matters here; a job file's other tables are allowed beside it.
+            let v: toml::Table = toml::from_str(&text)
+                .map_err(|e| Error::Usage(format!("config {}: {}", path.display(), e.message())))?;
+            let audit_only =
+                toml::Table::from_iter(v.get("audit").map(|t| ("audit".to_string(), t.clone())));
+            let f: File = audit_only.try_into().map_err(|e: toml::de::Error| {
+                Error::Usage(format!(
+                    "config {}: [audit]: {}",
+                    path.display(),
+                    e.message()
+                ))
+            })?;
+            f.audit
+        }
+        None => Default::default(),
+    };
+    p.allow_cidr.extend(a.allow_cidr.iter().cloned());
+    p.allow_vpce.extend(a.allow_vpce.iter().cloned());
+    p.allow_instance_type
+        .extend(a.allow_instance_type.iter().cloned());
+    p.allow_image.extend(a.allow_image.iter().cloned());
+    p.admin_role.extend(a.admin_role.iter().cloned());
+    if a.required_tag.is_some() {
+        p.required_tag = a.required_tag.clone();
+    }
+    if a.max_session_seconds.is_some() {
+        p.max_session_seconds = a.max_session_seconds;
+    }
+    Ok(p)
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<(), Error> {

@@ -254,6 +254,18 @@ impl Reader {
         req: &SearchRequest,
         limit: Option<usize>,
         columns: &[&str],
+        each: impl FnMut(Hit) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
+        self.for_each_hit_with(req, limit, columns, true, each)
+    }
+
+    /// As [`Reader::for_each_hit`]; `with_raw: false` skips the doc store (values from fast fields only).
+    pub fn for_each_hit_with(
+        &self,
+        req: &SearchRequest,
+        limit: Option<usize>,
+        columns: &[&str],
+        with_raw: bool,
         mut each: impl FnMut(Hit) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         let searcher = self.searcher();
@@ -280,12 +292,15 @@ impl Reader {
         };
         let cols = ColumnCache::new(&searcher, columns).map_err(self.err())?;
         for (key, addr) in keys {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
-            let raw = doc
-                .get_first(self.fields.raw)
-                .and_then(|v| v.as_bytes())
-                .map(|b| b.to_vec())
-                .unwrap_or_default();
+            let raw = if with_raw {
+                let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
+                doc.get_first(self.fields.raw)
+                    .and_then(|v| v.as_bytes())
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             let time_ms = if req.oldest_first { key.0 } else { -key.0 };
             each(Hit {
                 time_ms,

@@ -5,19 +5,20 @@
 //! uncommitted batch) is not added again. An object is written to the ledger only after all of its events
 //! were added, in the same commit, so a kill leaves either both or neither.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::DocSetCollector;
-use tantivy::query::TermQuery;
-use tantivy::schema::IndexRecordOption;
+use tantivy::columnar::StrColumn;
+use tantivy::query::{ExistsQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::schema::{path_term_text, Fields, DOC_LEDGER};
 use super::{open, tv, IndexError};
-use crate::catalog::FieldKind;
-use crate::model::{Event, ObjectRef};
+use crate::catalog::{names, FieldKind};
+use crate::model::{Event, ObjectRef, Stitch};
 
 /// Default commit cadence in added events: bounds the work a kill can lose (and redo) and the size of the
 /// in-batch dedup set, while keeping commits (and the segments they make) rare.
@@ -36,10 +37,13 @@ pub struct WriterConfig {
     pub commit_every: usize,
 }
 
-/// An event turned into a document, ready for the single writer.
+/// An event turned into a document, ready for the single writer (which adds `actor`, see stitching).
 pub struct PreparedDoc {
     pub event_id: String,
     pub doc: TantivyDocument,
+    /// The actor when stitching knows nothing better.
+    pub actor: Option<String>,
+    pub stitch: Stitch,
 }
 
 /// What the writer stores in the commit payload.
@@ -61,7 +65,12 @@ pub struct AddCounts {
 pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     let mut doc = TantivyDocument::default();
     doc.add_date(fields.time, DateTime::from_timestamp_millis(ev.time_ms));
+    let mut actor = None;
     for (name, val) in &ev.keywords {
+        if *name == names::ACTOR {
+            actor = Some(val.clone());
+            continue;
+        }
         if let Some((f, kind)) = fields.named(name) {
             match kind {
                 FieldKind::KeywordCi => doc.add_text(f, val.to_lowercase()),
@@ -76,7 +85,7 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
         doc.add_text(fields.text, t);
     }
     if let Some(m) = &ev.message {
-        if let Some((f, _)) = fields.named(crate::catalog::names::MESSAGE) {
+        if let Some((f, _)) = fields.named(names::MESSAGE) {
             doc.add_text(f, m);
         }
     }
@@ -84,6 +93,8 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     PreparedDoc {
         event_id: ev.event_id,
         doc,
+        actor,
+        stitch: ev.stitch,
     }
 }
 
@@ -100,7 +111,16 @@ pub struct Writer {
     commit_every: usize,
     /// True until the first commit when the index started empty: nothing committed to look up.
     empty_at_start: bool,
+    /// Identity stitching: access key issued by an AssumeRole* call → the actor behind that call.
+    issued: HashMap<String, String>,
+    /// Keys learned (or whose actor changed) in the uncommitted batch: their earlier events need fixing.
+    learned: HashSet<String>,
 }
+
+/// `_doc` value of a stitching marker: "the events of this key may carry an outdated actor". Committed
+/// with the AssumeRole that taught the key, removed in the commit that fixes those events, so a kill in
+/// between is finished by the next writer.
+const DOC_STITCH: &str = "stitch";
 
 impl Writer {
     /// Open (or create) the index and take its writer lock.
@@ -119,7 +139,7 @@ impl Writer {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tv(&cfg.dir))?;
-        let w = Writer {
+        let mut w = Writer {
             dir: cfg.dir.clone(),
             empty_at_start: reader.searcher().num_docs() == 0 || cfg.reindex,
             index,
@@ -129,11 +149,173 @@ impl Writer {
             pending: HashSet::new(),
             pending_events: 0,
             commit_every: cfg.commit_every.max(1),
+            issued: HashMap::new(),
+            learned: HashSet::new(),
         };
         if cfg.reindex {
             w.writer.delete_all_documents().map_err(tv(&w.dir))?;
+        } else if !w.empty_at_start {
+            w.load_issued_keys()?;
+            let pending = w.pending_stitches()?;
+            if !pending.is_empty() {
+                w.fix_actors(pending)?;
+                w.commit()?;
+            }
         }
         Ok(w)
+    }
+
+    /// Every (issued key → actor) pair in the committed index.
+    fn load_issued_keys(&mut self) -> Result<(), IndexError> {
+        let searcher = self.reader.searcher();
+        let q = ExistsQuery::new(names::ISSUED_KEY.to_string(), false);
+        let docs = searcher
+            .search(&q, &DocSetCollector)
+            .map_err(tv(&self.dir))?;
+        for addr in docs {
+            let seg = searcher.segment_reader(addr.segment_ord);
+            let ff = seg.fast_fields();
+            let key = first_str(
+                &ff.str(names::ISSUED_KEY).map_err(tv(&self.dir))?,
+                addr.doc_id,
+            );
+            let actor = first_str(&ff.str(names::ACTOR).map_err(tv(&self.dir))?, addr.doc_id);
+            if let (Some(k), Some(a)) = (key, actor) {
+                self.issued.insert(k, a);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys whose fix-up was committed as pending but not finished (a kill in between).
+    fn pending_stitches(&self) -> Result<HashSet<String>, IndexError> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.doc, DOC_STITCH),
+            IndexRecordOption::Basic,
+        );
+        let docs = searcher
+            .search(&q, &DocSetCollector)
+            .map_err(tv(&self.dir))?;
+        let mut out = HashSet::new();
+        for addr in docs {
+            let seg = searcher.segment_reader(addr.segment_ord);
+            let col = seg
+                .fast_fields()
+                .str(super::schema::F_LEDGER)
+                .map_err(tv(&self.dir))?;
+            if let Some(k) = first_str(&col, addr.doc_id) {
+                out.insert(k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The actor of an event: its sourceIdentity (already the fallback), else the actor behind the key it
+    /// was made with, else the fallback.
+    fn resolve_actor(&self, d: &PreparedDoc) -> Option<String> {
+        if !d.stitch.has_source_identity {
+            if let Some(a) = d
+                .stitch
+                .access_key
+                .as_ref()
+                .and_then(|k| self.issued.get(k))
+            {
+                return Some(a.clone());
+            }
+        }
+        d.actor.clone()
+    }
+
+    /// Add a prepared document with its resolved actor; learn the key it issued.
+    fn add_with_actor(&mut self, mut d: PreparedDoc) -> Result<(), IndexError> {
+        let actor = self.resolve_actor(&d);
+        if let Some(a) = &actor {
+            let (f, _) = self
+                .fields
+                .named(names::ACTOR)
+                .expect("actor is in the catalogue");
+            d.doc.add_text(f, a);
+            if let Some(k) = &d.stitch.issued_key {
+                if self.issued.get(k) != Some(a) {
+                    self.issued.insert(k.clone(), a.clone());
+                    self.learned.insert(k.clone());
+                }
+            }
+        }
+        self.writer.add_document(d.doc).map_err(tv(&self.dir))?;
+        Ok(())
+    }
+
+    /// Re-index the committed events made with `keys` whose actor is outdated, following chains (a fixed
+    /// AssumeRole changes the actor of the key it issued).
+    fn fix_actors(&mut self, keys: HashSet<String>) -> Result<u64, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut work: Vec<String> = keys.into_iter().collect();
+        work.sort();
+        let mut fixed = 0u64;
+        let mut done = HashSet::new();
+        while let Some(k) = work.pop() {
+            if !done.insert(k.clone()) {
+                continue;
+            }
+            let Some(actor) = self.issued.get(&k).cloned() else {
+                continue;
+            };
+            let (key_field, _) = self.fields.named(names::UI_ACCESS_KEY).expect("catalogue");
+            let q = TermQuery::new(
+                Term::from_field_text(key_field, &k),
+                IndexRecordOption::Basic,
+            );
+            let docs = searcher
+                .search(&q, &DocSetCollector)
+                .map_err(tv(&self.dir))?;
+            for addr in docs {
+                let seg = searcher.segment_reader(addr.segment_ord);
+                let ff = seg.fast_fields();
+                if first_str(
+                    &ff.str(names::SOURCE_IDENTITY).map_err(tv(&self.dir))?,
+                    addr.doc_id,
+                )
+                .is_some()
+                {
+                    continue;
+                }
+                if first_str(&ff.str(names::ACTOR).map_err(tv(&self.dir))?, addr.doc_id).as_deref()
+                    == Some(actor.as_str())
+                {
+                    continue;
+                }
+                let stored: TantivyDocument = searcher.doc(addr).map_err(tv(&self.dir))?;
+                let Some(raw) = stored.get_first(self.fields.raw).and_then(|v| v.as_bytes()) else {
+                    continue;
+                };
+                let Ok(text) = std::str::from_utf8(raw) else {
+                    continue;
+                };
+                let Ok(n) = crate::normalise::cloudtrail(text) else {
+                    continue;
+                };
+                let mut d = prepare(&self.fields, n.event);
+                let (id_field, _) = self.fields.named(names::EVENT_ID).expect("catalogue");
+                self.writer
+                    .delete_term(Term::from_field_text(id_field, &d.event_id));
+                let (actor_field, _) = self.fields.named(names::ACTOR).expect("catalogue");
+                d.doc.add_text(actor_field, &actor);
+                if let Some(k2) = &d.stitch.issued_key {
+                    if self.issued.get(k2) != Some(&actor) {
+                        self.issued.insert(k2.clone(), actor.clone());
+                        work.push(k2.clone());
+                    }
+                }
+                self.writer.add_document(d.doc).map_err(tv(&self.dir))?;
+                fixed += 1;
+            }
+        }
+        // Every marker is settled by this fix-up.
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.doc, DOC_STITCH));
+        Ok(fixed)
     }
 
     pub fn fields(&self) -> &Fields {
@@ -189,7 +371,7 @@ impl Writer {
         }
         let (f, _) = self
             .fields
-            .named(crate::catalog::names::EVENT_ID)
+            .named(names::EVENT_ID)
             .expect("eventID is in the catalogue");
         Ok(searcher
             .doc_freq(&Term::from_field_text(f, id))
@@ -211,8 +393,9 @@ impl Writer {
                 counts.present += 1;
                 continue;
             }
-            self.writer.add_document(d.doc).map_err(tv(&self.dir))?;
-            self.pending.insert(d.event_id);
+            let id = d.event_id.clone();
+            self.add_with_actor(d)?;
+            self.pending.insert(id);
             counts.added += 1;
             self.pending_events += 1;
         }
@@ -237,8 +420,25 @@ impl Writer {
         Ok(())
     }
 
-    /// Commit everything added so far, with the payload, and make it visible to the dedup check.
+    /// Commit everything added so far, with the payload, and make it visible to the dedup check. When the
+    /// batch taught new issued keys, a second commit fixes the actor of earlier events made with them.
     pub fn commit(&mut self) -> Result<(), IndexError> {
+        let learned = std::mem::take(&mut self.learned);
+        for k in &learned {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(self.fields.doc, DOC_STITCH);
+            doc.add_text(self.fields.ledger, k);
+            self.writer.add_document(doc).map_err(tv(&self.dir))?;
+        }
+        self.commit_once()?;
+        if !learned.is_empty() {
+            self.fix_actors(learned)?;
+            self.commit_once()?;
+        }
+        Ok(())
+    }
+
+    fn commit_once(&mut self) -> Result<(), IndexError> {
         let payload = CommitPayload {
             last_ingest: Some(jiff::Timestamp::now().to_string()),
         };
@@ -271,7 +471,10 @@ pub fn read_payload(index: &Index) -> CommitPayload {
         .unwrap_or_default()
 }
 
-/// Used by the ledger loader to build a path term (kept here so only the index knows the separator).
-pub fn path_term(fields: &Fields, path: &str, value: &str) -> Term {
-    Term::from_field_text(fields.path, &path_term_text(path, value))
+fn first_str(c: &Option<StrColumn>, doc: tantivy::DocId) -> Option<String> {
+    let c = c.as_ref()?;
+    let ord = c.term_ords(doc).next()?;
+    let mut s = String::new();
+    c.ord_to_str(ord, &mut s).ok()?;
+    Some(s)
 }

@@ -162,6 +162,17 @@ pub fn principal(rec: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// For AssumeRole* calls, the access key of the credentials they issued.
+pub fn issued_access_key(rec: &Value) -> Option<String> {
+    get_str(rec, &["eventName"])
+        .filter(|n| n.starts_with("AssumeRole"))
+        .and(get_str(
+            rec,
+            &["responseElements", "credentials", "accessKeyId"],
+        ))
+        .map(str::to_string)
+}
+
 /// Every derived key of one record.
 pub fn attribute(rec: &Value) -> Attribution {
     let tags = tags(rec);

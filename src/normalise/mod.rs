@@ -104,6 +104,14 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     }
 
     let a = attribution::attribute(&v);
+    ev.stitch = crate::model::Stitch {
+        access_key: ev.keyword(names::UI_ACCESS_KEY).map(str::to_string),
+        issued_key: attribution::issued_access_key(&v),
+        has_source_identity: a.source_identity.is_some(),
+    };
+    if let Some(k) = &ev.stitch.issued_key {
+        ev.keywords.push((names::ISSUED_KEY, k.clone()));
+    }
     for (name, val) in [
         (names::SOURCE_IDENTITY, a.source_identity),
         (names::ROLE_ARN, a.role_arn),

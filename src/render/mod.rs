@@ -3,6 +3,7 @@
 //! Untrusted strings (anything from a record) are sanitised of terminal escapes before they reach a table
 //! or stderr; JSON output is the record as delivered, escaping done by JSON itself.
 
+pub mod answers;
 pub mod hits;
 pub mod info;
 pub mod stats;

@@ -1,0 +1,298 @@
+//! Compliance questions answered from the index: `who`, `activity`, `timeline` and the `audit` rule pack.
+//!
+//! Each question runs queries through the index's reader and returns wire rows (stable, documented JSON
+//! keys); rendering is left to `render`. No tantivy here, no output formats.
+
+pub mod audit;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::index::read::{Hit, SearchRequest};
+use crate::index::Reader;
+use crate::query::time::format_ms;
+use crate::query::{Node, Value};
+use crate::Error;
+
+/// The time window and narrowing query every question takes.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub filter: Option<Node>,
+}
+
+impl Scope {
+    fn request(&self, node: Node, oldest_first: bool) -> SearchRequest {
+        let node = match &self.filter {
+            Some(f) => Node::And(vec![node, f.clone()]),
+            None => node,
+        };
+        SearchRequest {
+            node,
+            since_ms: self.since_ms,
+            until_ms: self.until_ms,
+            oldest_first,
+        }
+    }
+}
+
+fn field(f: &str, v: &str) -> Node {
+    Node::Field {
+        field: f.into(),
+        value: Value::Quoted(v.into()),
+    }
+}
+
+/// `who`: one row per acting identity.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct WhoRow {
+    pub actor: String,
+    pub principal_arns: Vec<String>,
+    pub role_arns: Vec<String>,
+    pub source_identities: Vec<String>,
+    pub count: u64,
+    pub errors: u64,
+    pub first_time: String,
+    pub last_time: String,
+    #[serde(rename = "sourceIPAddresses")]
+    pub source_ip_addresses: Vec<String>,
+}
+
+const WHO_COLUMNS: [&str; 6] = [
+    "actor",
+    "userIdentity.arn",
+    "roleArn",
+    "sourceIdentity",
+    "errorCode",
+    "sourceIPAddress",
+];
+
+#[derive(Default)]
+struct WhoAcc {
+    principals: BTreeSet<String>,
+    roles: BTreeSet<String>,
+    sources: BTreeSet<String>,
+    ips: BTreeSet<String>,
+    count: u64,
+    errors: u64,
+    first: i64,
+    last: i64,
+}
+
+/// The eventName condition of an action (`Create*` is a prefix).
+pub fn action_node(action: &str) -> Node {
+    let value = match action.strip_suffix('*') {
+        Some(p) => Value::Prefix(p.to_string()),
+        None => Value::Quoted(action.to_string()),
+    };
+    Node::Field {
+        field: "eventName".into(),
+        value,
+    }
+}
+
+/// Who performed `action`; by count descending, then actor.
+pub fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
+    let req = scope.request(action_node(action), true);
+    let mut acc: BTreeMap<String, WhoAcc> = BTreeMap::new();
+    r.for_each_hit_with(&req, None, &WHO_COLUMNS, false, |h| {
+        let v = |i: usize| h.values.get(i).cloned().flatten();
+        let actor = v(0).unwrap_or_else(|| "(unknown)".into());
+        let a = acc.entry(actor).or_insert_with(|| WhoAcc {
+            first: h.time_ms,
+            last: h.time_ms,
+            ..Default::default()
+        });
+        a.count += 1;
+        a.errors += u64::from(v(4).is_some());
+        a.first = a.first.min(h.time_ms);
+        a.last = a.last.max(h.time_ms);
+        a.principals.extend(v(1));
+        a.roles.extend(v(2));
+        a.sources.extend(v(3));
+        a.ips.extend(v(5));
+        Ok(())
+    })?;
+    let mut rows: Vec<WhoRow> = acc
+        .into_iter()
+        .map(|(actor, a)| WhoRow {
+            actor,
+            principal_arns: a.principals.into_iter().collect(),
+            role_arns: a.roles.into_iter().collect(),
+            source_identities: a.sources.into_iter().collect(),
+            count: a.count,
+            errors: a.errors,
+            first_time: format_ms(a.first),
+            last_time: format_ms(a.last),
+            source_ip_addresses: a.ips.into_iter().collect(),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.actor.cmp(&b.actor)));
+    Ok(rows)
+}
+
+/// The kinds of identifier `activity` and `timeline` accept, in the order they are tried.
+pub const ID_FIELDS: [&str; 8] = [
+    "sourceIdentity",
+    "userProfile",
+    "roleArn",
+    "spaceArn",
+    "userIdentity.arn",
+    "userIdentity.accessKeyId",
+    "userIdentity.principalId",
+    "actor",
+];
+
+/// Which identifier fields `id` matches (with any hits at all), and the query for all of them.
+pub fn resolve_id(r: &Reader, id: &str) -> Result<(Vec<&'static str>, Node), Error> {
+    let mut matched = Vec::new();
+    for f in ID_FIELDS {
+        let n = r.count(&SearchRequest {
+            node: field(f, id),
+            since_ms: None,
+            until_ms: None,
+            oldest_first: false,
+        })?;
+        if n > 0 {
+            matched.push(f);
+        }
+    }
+    if matched.is_empty() {
+        return Err(Error::Usage(format!(
+            "{id:?} matches no sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id, principal id or actor in the index"
+        )));
+    }
+    let node = Node::Or(matched.iter().map(|f| field(f, id)).collect());
+    Ok((matched, node))
+}
+
+/// `activity`: one row per eventName.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRow {
+    pub event_name: String,
+    pub count: u64,
+    pub errors: u64,
+    pub first_time: String,
+    pub last_time: String,
+}
+
+const ACTIVITY_COLUMNS: [&str; 3] = ["eventName", "errorCode", "kind"];
+
+/// What `id` did, per eventName (studio log lines count under `(studio-log)`), by count then name.
+pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<ActivityRow>, Error> {
+    let req = scope.request(id_node.clone(), true);
+    let mut acc: BTreeMap<String, (u64, u64, i64, i64)> = BTreeMap::new();
+    r.for_each_hit_with(&req, None, &ACTIVITY_COLUMNS, false, |h| {
+        let name = match h.values[2].as_deref() {
+            Some("studio-log") => "(studio-log)".to_string(),
+            _ => h.values[0].clone().unwrap_or_else(|| "(none)".into()),
+        };
+        let e = acc.entry(name).or_insert((0, 0, h.time_ms, h.time_ms));
+        e.0 += 1;
+        e.1 += u64::from(h.values[1].is_some());
+        e.2 = e.2.min(h.time_ms);
+        e.3 = e.3.max(h.time_ms);
+        Ok(())
+    })?;
+    let mut rows: Vec<ActivityRow> = acc
+        .into_iter()
+        .map(|(event_name, (count, errors, f, l))| ActivityRow {
+            event_name,
+            count,
+            errors,
+            first_time: format_ms(f),
+            last_time: format_ms(l),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.event_name.cmp(&b.event_name))
+    });
+    Ok(rows)
+}
+
+/// One line of a timeline.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineRow {
+    pub time: String,
+    pub kind: String,
+    /// eventName, or the first line of a log message.
+    pub event: String,
+    pub actor: Option<String>,
+    /// The access key (CloudTrail) or the log stream (studio logs).
+    pub session: Option<String>,
+    /// True where a new session starts.
+    pub new_session: bool,
+    pub principal_arn: Option<String>,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: Option<String>,
+    pub error_code: Option<String>,
+    /// The record as delivered (for a log line, its JSON).
+    pub record: Box<serde_json::value::RawValue>,
+}
+
+const TIMELINE_COLUMNS: [&str; 8] = [
+    "kind",
+    "eventName",
+    "actor",
+    "userIdentity.accessKeyId",
+    "logStream",
+    "userIdentity.arn",
+    "sourceIPAddress",
+    "errorCode",
+];
+
+/// Everything `id` did, oldest first, CloudTrail and Studio logs interleaved, sessions marked.
+pub fn timeline(
+    r: &Reader,
+    id_node: &Node,
+    scope: &Scope,
+    mut each: impl FnMut(TimelineRow) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let req = scope.request(id_node.clone(), true);
+    let mut last_session: Option<String> = None;
+    r.for_each_hit(&req, None, &TIMELINE_COLUMNS, |h: Hit| {
+        let v = |i: usize| h.values.get(i).cloned().flatten();
+        let kind = v(0).unwrap_or_default();
+        let (event, session) = if kind == "studio-log" {
+            let msg = serde_json::from_slice::<serde_json::Value>(&h.raw)
+                .ok()
+                .and_then(|x| {
+                    x.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(|m| m.lines().next().unwrap_or("").to_string())
+                })
+                .unwrap_or_default();
+            (msg, v(4))
+        } else {
+            (v(1).unwrap_or_default(), v(3))
+        };
+        let new_session = session.is_some() && session != last_session;
+        if session.is_some() {
+            last_session = session.clone();
+        }
+        let record =
+            serde_json::value::RawValue::from_string(String::from_utf8_lossy(&h.raw).into_owned())
+                .unwrap_or_else(|_| {
+                    serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
+                });
+        each(TimelineRow {
+            time: format_ms(h.time_ms),
+            kind,
+            event,
+            actor: v(2),
+            session,
+            new_session,
+            principal_arn: v(5),
+            source_ip_address: v(6),
+            error_code: v(7),
+            record,
+        })
+    })
+}

@@ -1,0 +1,252 @@
+//! Output of the compliance questions: who, activity, timeline, audit findings.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{cell, new_table, Format};
+use crate::questions::audit::{Finding, Rule};
+use crate::questions::{ActivityRow, TimelineRow, WhoRow};
+
+fn json_lines<T: Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<()> {
+    for r in rows {
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+fn csv_rows(header: &[&str], rows: Vec<Vec<String>>, out: impl Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(header)?;
+    for r in rows {
+        w.write_record(r)?;
+    }
+    w.flush()
+}
+
+fn table_rows(header: &[&str], rows: Vec<Vec<String>>, mut out: impl Write) -> std::io::Result<()> {
+    let mut t = new_table(header);
+    for r in rows {
+        t.add_row(r.iter().map(|c| cell(c)).collect::<Vec<_>>());
+    }
+    if !t.is_empty() {
+        writeln!(out, "{t}")?;
+    }
+    out.flush()
+}
+
+fn tabular<T: Serialize>(
+    format: Format,
+    header: &[&str],
+    rows: &[T],
+    cells: impl Fn(&T) -> Vec<String>,
+    out: impl Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json_lines(rows, out),
+        Format::Csv => csv_rows(header, rows.iter().map(&cells).collect(), out),
+        Format::Table => table_rows(header, rows.iter().map(&cells).collect(), out),
+    }
+}
+
+pub fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<()> {
+    let sep = if format == Format::Csv { ";" } else { ", " };
+    tabular(
+        format,
+        &[
+            "actor",
+            "principalArns",
+            "roleArns",
+            "sourceIdentities",
+            "count",
+            "errors",
+            "firstTime",
+            "lastTime",
+            "sourceIPAddresses",
+        ],
+        rows,
+        |r| {
+            vec![
+                r.actor.clone(),
+                r.principal_arns.join(sep),
+                r.role_arns.join(sep),
+                r.source_identities.join(sep),
+                r.count.to_string(),
+                r.errors.to_string(),
+                r.first_time.clone(),
+                r.last_time.clone(),
+                r.source_ip_addresses.join(sep),
+            ]
+        },
+        out,
+    )
+}
+
+pub fn activity(rows: &[ActivityRow], format: Format, out: impl Write) -> std::io::Result<()> {
+    tabular(
+        format,
+        &["eventName", "count", "errors", "firstTime", "lastTime"],
+        rows,
+        |r| {
+            vec![
+                r.event_name.clone(),
+                r.count.to_string(),
+                r.errors.to_string(),
+                r.first_time.clone(),
+                r.last_time.clone(),
+            ]
+        },
+        out,
+    )
+}
+
+/// Streams timeline rows; a table marks each new session with a line of its own.
+pub enum TimelinePrinter<W: Write> {
+    Json(W),
+    Csv(csv::Writer<W>),
+    Table(W),
+}
+
+impl<W: Write> TimelinePrinter<W> {
+    pub fn new(format: Format, out: W) -> std::io::Result<Self> {
+        Ok(match format {
+            Format::Json => TimelinePrinter::Json(out),
+            Format::Table => TimelinePrinter::Table(out),
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record([
+                    "time",
+                    "kind",
+                    "event",
+                    "actor",
+                    "session",
+                    "newSession",
+                    "sourceIPAddress",
+                    "errorCode",
+                ])?;
+                TimelinePrinter::Csv(w)
+            }
+        })
+    }
+
+    pub fn row(&mut self, r: &TimelineRow) -> std::io::Result<()> {
+        match self {
+            TimelinePrinter::Json(out) => {
+                serde_json::to_writer(&mut *out, r)?;
+                out.write_all(b"\n")
+            }
+            TimelinePrinter::Csv(w) => Ok(w.write_record([
+                r.time.as_str(),
+                &r.kind,
+                &r.event,
+                r.actor.as_deref().unwrap_or(""),
+                r.session.as_deref().unwrap_or(""),
+                if r.new_session { "true" } else { "false" },
+                r.source_ip_address.as_deref().unwrap_or(""),
+                r.error_code.as_deref().unwrap_or(""),
+            ])?),
+            TimelinePrinter::Table(out) => {
+                if r.new_session {
+                    writeln!(
+                        out,
+                        "── session {} {} ──",
+                        cell(r.session.as_deref().unwrap_or("")),
+                        cell(r.principal_arn.as_deref().unwrap_or(""))
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "{}  {:<10}  {:<28}  {:<20}  {:<16}  {}",
+                    r.time,
+                    r.kind,
+                    cell(&r.event),
+                    cell(r.actor.as_deref().unwrap_or("")),
+                    cell(r.source_ip_address.as_deref().unwrap_or("")),
+                    cell(r.error_code.as_deref().unwrap_or(""))
+                )
+            }
+        }
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        match self {
+            TimelinePrinter::Json(mut out) | TimelinePrinter::Table(mut out) => out.flush(),
+            TimelinePrinter::Csv(mut w) => w.flush(),
+        }
+    }
+}
+
+pub fn findings(
+    rules: &[Rule],
+    found: &[Finding],
+    format: Format,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json_lines(found, out),
+        Format::Csv => csv_rows(
+            &["rule", "eventID", "time", "actor", "detail"],
+            found
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.rule.clone(),
+                        f.event_id.clone(),
+                        f.time.clone(),
+                        f.actor.clone().unwrap_or_default(),
+                        f.detail.clone(),
+                    ]
+                })
+                .collect(),
+            out,
+        ),
+        Format::Table => {
+            for rule in rules {
+                let mine: Vec<&Finding> = found.iter().filter(|f| f.rule == rule.id).collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                writeln!(
+                    out,
+                    "{} [{}] {} ({} findings)",
+                    rule.id,
+                    rule.severity,
+                    rule.title,
+                    mine.len()
+                )?;
+                writeln!(out, "  whitepaper: {}", rule.section)?;
+                for f in mine {
+                    writeln!(
+                        out,
+                        "  {}  {}  {}  {}",
+                        f.time,
+                        cell(f.actor.as_deref().unwrap_or("")),
+                        cell(&f.detail),
+                        f.event_id
+                    )?;
+                }
+                writeln!(out)?;
+            }
+            out.flush()
+        }
+    }
+}
+
+pub fn rule_list(rules: &[Rule], format: Format, out: impl Write) -> std::io::Result<()> {
+    tabular(
+        format,
+        &["id", "severity", "title", "section", "params"],
+        rules,
+        |r| {
+            vec![
+                r.id.clone(),
+                r.severity.clone(),
+                r.title.clone(),
+                r.section.clone(),
+                r.params.join(","),
+            ]
+        },
+        out,
+    )
+}
