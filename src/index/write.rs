@@ -254,11 +254,9 @@ impl Writer {
         let mut work: Vec<String> = keys.into_iter().collect();
         work.sort();
         let mut fixed = 0u64;
-        let mut done = HashSet::new();
+        // A key comes back on the list only when its actor changed, so this ends: each change moves an
+        // actor closer to the head of its chain.
         while let Some(k) = work.pop() {
-            if !done.insert(k.clone()) {
-                continue;
-            }
             let Some(actor) = self.issued.get(&k).cloned() else {
                 continue;
             };
