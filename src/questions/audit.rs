@@ -307,7 +307,7 @@ fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
             let path = rule.path.as_deref().unwrap_or("");
             let allowed = p.list(rule.param.as_deref().unwrap_or(""));
             match at(rec, path).map(text) {
-                Some(v) => !allowed.iter().any(|a| *a == v),
+                Some(v) => !allowed.contains(&v),
                 None => false,
             }
         }

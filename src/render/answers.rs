@@ -104,7 +104,7 @@ pub fn activity(rows: &[ActivityRow], format: Format, out: impl Write) -> std::i
 /// Streams timeline rows; a table marks each new session with a line of its own.
 pub enum TimelinePrinter<W: Write> {
     Json(W),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Table(W),
 }
 
@@ -125,7 +125,7 @@ impl<W: Write> TimelinePrinter<W> {
                     "sourceIPAddress",
                     "errorCode",
                 ])?;
-                TimelinePrinter::Csv(w)
+                TimelinePrinter::Csv(Box::new(w))
             }
         })
     }
