@@ -646,6 +646,7 @@ fn the_nightly_job_runs_every_source_and_one_writer_at_a_time() {
         threads: 1,
         reindex: false,
         commit_every: 1000,
+        dry_run: false,
     })
     .unwrap();
     let out = run_job();

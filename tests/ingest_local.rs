@@ -330,3 +330,28 @@ fn a_kill_at_any_moment_then_a_rerun_leaves_no_gap_and_no_duplicate() {
         );
     }
 }
+
+#[test]
+fn dry_run_decodes_everything_and_indexes_nothing() {
+    let idx = tempfile::tempdir().unwrap();
+    let (code, s, err) = ingest_json(
+        idx.path(),
+        &[
+            "cloudtrail",
+            fixtures().join("trail").to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["objectsRead"], 4);
+    assert_eq!(
+        s["eventsAdded"], 25,
+        "every record decoded and normalised (duplicates are not looked up)"
+    );
+    assert_eq!(count(idx.path(), "*"), 0);
+    let (_, again, _) = ingest_json(
+        idx.path(),
+        &["cloudtrail", fixtures().join("trail").to_str().unwrap()],
+    );
+    assert_eq!(again["objectsRead"], 4, "a dry run marks nothing done");
+}

@@ -228,6 +228,9 @@ pub struct IngestCommon {
     /// Commit (make data visible and durable, with the record of done objects) every N added events
     #[arg(long, value_name = "N", default_value_t = crate::index::write::DEFAULT_COMMIT_EVERY, global = true)]
     pub commit_every: usize,
+    /// Read, decode and normalise everything but index nothing (measures the decode limit)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

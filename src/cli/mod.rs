@@ -268,6 +268,7 @@ fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterCo
         threads: (c.memory_mb / 16).clamp(1, 2),
         reindex: c.reindex,
         commit_every: c.commit_every,
+        dry_run: c.dry_run,
     })
 }
 

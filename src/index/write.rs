@@ -35,6 +35,8 @@ pub struct WriterConfig {
     pub reindex: bool,
     /// Commit after this many added events (and at the end).
     pub commit_every: usize,
+    /// Decode, normalise and prepare, but add nothing and commit nothing (the decode-limit benchmark).
+    pub dry_run: bool,
 }
 
 /// An event turned into a document, ready for the single writer (which adds `actor`, see stitching).
@@ -115,6 +117,7 @@ pub struct Writer {
     issued: HashMap<String, String>,
     /// Keys learned (or whose actor changed) in the uncommitted batch: their earlier events need fixing.
     learned: HashSet<String>,
+    dry_run: bool,
 }
 
 /// `_doc` value of a stitching marker: "the events of this key may carry an outdated actor". Committed
@@ -151,6 +154,7 @@ impl Writer {
             commit_every: cfg.commit_every.max(1),
             issued: HashMap::new(),
             learned: HashSet::new(),
+            dry_run: cfg.dry_run,
         };
         if cfg.reindex {
             w.writer.delete_all_documents().map_err(tv(&w.dir))?;
@@ -326,7 +330,7 @@ impl Writer {
 
     /// Ledger keys of every object already ingested (empty after `--reindex`).
     pub fn done_objects(&self) -> Result<HashSet<String>, IndexError> {
-        if self.empty_at_start {
+        if self.empty_at_start || self.dry_run {
             return Ok(HashSet::new());
         }
         let searcher = self.reader.searcher();
@@ -384,8 +388,12 @@ impl Writer {
         docs: Vec<PreparedDoc>,
         complete: bool,
     ) -> Result<AddCounts, IndexError> {
-        let searcher = self.reader.searcher();
         let mut counts = AddCounts::default();
+        if self.dry_run {
+            counts.added = docs.len() as u64;
+            return Ok(counts);
+        }
+        let searcher = self.reader.searcher();
         for d in docs {
             if self.is_present(&searcher, &d.event_id)? {
                 counts.present += 1;
@@ -421,6 +429,9 @@ impl Writer {
     /// Commit everything added so far, with the payload, and make it visible to the dedup check. When the
     /// batch taught new issued keys, a second commit fixes the actor of earlier events made with them.
     pub fn commit(&mut self) -> Result<(), IndexError> {
+        if self.dry_run {
+            return Ok(());
+        }
         let learned = std::mem::take(&mut self.learned);
         for k in &learned {
             let mut doc = TantivyDocument::default();
@@ -452,6 +463,9 @@ impl Writer {
 
     /// Final commit, then wait for merges so the index is compact on disk.
     pub fn finish(mut self) -> Result<(), IndexError> {
+        if self.dry_run {
+            return Ok(());
+        }
         self.commit()?;
         self.writer.wait_merging_threads().map_err(tv(&self.dir))?;
         let _ = &self.index;
