@@ -48,13 +48,23 @@ pub struct Fields {
 /// Build the schema from the catalogue.
 pub fn build_schema() -> Schema {
     let mut b = Schema::builder();
+    // No field norms anywhere: hits are ordered by time, never scored, and norms cost a byte per doc and field.
     let text_indexing = TextFieldIndexing::default()
         .set_tokenizer(TEXT_TOKENIZER)
+        .set_fieldnorms(false)
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let keyword = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_fieldnorms(false)
+                .set_index_option(IndexRecordOption::Basic),
+        )
+        .set_fast("raw");
     for def in catalog::fields() {
         match def.kind {
             FieldKind::Keyword | FieldKind::KeywordCi => {
-                b.add_text_field(&def.name, STRING | FAST);
+                b.add_text_field(&def.name, keyword.clone());
             }
             FieldKind::Date => {
                 b.add_date_field(
@@ -76,6 +86,7 @@ pub fn build_schema() -> Schema {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer("raw")
+                .set_fieldnorms(false)
                 .set_index_option(IndexRecordOption::Basic),
         ),
     );
@@ -86,7 +97,7 @@ pub fn build_schema() -> Schema {
     b.add_bytes_field(F_RAW, BytesOptions::default().set_stored());
     b.add_text_field(F_DOC, STRING);
     b.add_text_field(F_OBJ, STRING);
-    b.add_text_field(F_LEDGER, STRING | FAST);
+    b.add_text_field(F_LEDGER, keyword);
     b.build()
 }
 

@@ -80,10 +80,11 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
             }
         }
     }
+    // tantivy copies each string it is given; one copy per value is the floor here.
     for (p, v) in &ev.paths {
         doc.add_text(fields.path, path_term_text(p, v));
     }
-    for t in &ev.texts {
+    for t in ev.texts {
         doc.add_text(fields.text, t);
     }
     if let Some(m) = &ev.message {

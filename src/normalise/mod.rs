@@ -127,7 +127,8 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     }
 
     let mut path = String::with_capacity(64);
-    flatten(&v, &mut path, &mut ev);
+    // Attribution is done with the tree; now take it apart, moving its strings instead of copying them.
+    flatten(v, &mut path, &mut ev);
     Ok(Normalised { event: ev, warning })
 }
 
@@ -149,7 +150,7 @@ fn scalar_string(v: &Value) -> Option<String> {
 
 /// Walk the record: every scalar leaf becomes an open path (unless it has a named field) and every string
 /// a full-text value. Array elements share their parent's path.
-fn flatten(v: &Value, path: &mut String, ev: &mut Event) {
+fn flatten(v: Value, path: &mut String, ev: &mut Event) {
     match v {
         Value::Object(o) => {
             for (k, child) in o {
@@ -157,26 +158,29 @@ fn flatten(v: &Value, path: &mut String, ev: &mut Event) {
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(k);
+                path.push_str(&k);
                 flatten(child, path, ev);
                 path.truncate(len);
             }
         }
-        Value::Array(a) => a.iter().for_each(|x| flatten(x, path, ev)),
+        Value::Array(a) => a.into_iter().for_each(|x| flatten(x, path, ev)),
         Value::Null => {}
         Value::String(s) => {
-            if !s.is_empty() {
-                ev.texts.push(s.clone());
+            push_path(path, &s, ev);
+            // The same ARN or name often appears several times in a record: full text needs it once.
+            if !s.is_empty() && !ev.texts.contains(&s) {
+                ev.texts.push(s);
             }
-            push_path(path, s, ev);
         }
         Value::Number(n) => push_path(path, &n.to_string(), ev),
-        Value::Bool(b) => push_path(path, if *b { "true" } else { "false" }, ev),
+        Value::Bool(b) => push_path(path, if b { "true" } else { "false" }, ev),
     }
 }
 
 fn push_path(path: &str, val: &str, ev: &mut Event) {
-    if val.len() <= MAX_EXACT_VALUE && !catalog::has_own_field(path) {
+    // Only top-level names and `userIdentity.*` can have a field of their own.
+    let may_be_named = path.bytes().filter(|&b| b == b'.').count() <= 1;
+    if val.len() <= MAX_EXACT_VALUE && !(may_be_named && catalog::has_own_field(path)) {
         ev.paths.push((path.to_string(), val.to_string()));
     }
 }
