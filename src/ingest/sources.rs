@@ -45,6 +45,24 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
+/// Run fetched items through the pipeline under a progress bar that messages are routed around.
+fn drive<T: Send>(
+    writer: &mut Writer,
+    rx: Receiver<(ObjectRef, Result<T, String>)>,
+    process: impl Fn(&Fields, ObjectRef, T) -> Outcome + Sync,
+    msgs: &Messages,
+    summary: &mut Summary,
+    label: &str,
+    total: Option<u64>,
+) -> Result<(), Error> {
+    let pb = progress(total, label);
+    msgs.attach(Some(pb.clone()));
+    let res = run(writer, rx, process, msgs, summary, &pb);
+    pb.finish_and_clear();
+    msgs.attach(None);
+    res
+}
+
 /// CloudTrail from local files and folders.
 pub fn cloudtrail_local(
     writer: &mut Writer,
@@ -74,19 +92,16 @@ pub fn cloudtrail_local(
         .filter(|o| !done.contains(&o.obj.ledger_key()))
         .collect();
     summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
-    let pb = progress(Some(todo.len() as u64), "cloudtrail");
-    msgs.attach(Some(pb.clone()));
-    let res = run(
+    let total = Some(todo.len() as u64);
+    drive(
         writer,
         read_local(todo),
         |f, o, b: Vec<u8>| process_cloudtrail(f, o, &b),
         msgs,
         &mut summary,
-        &pb,
-    );
-    pb.finish_and_clear();
-    msgs.attach(None);
-    res?;
+        "cloudtrail",
+        total,
+    )?;
     summary.finish(started);
     Ok(summary)
 }
@@ -154,20 +169,17 @@ pub fn cloudtrail_s3(
         .filter(|o| !done.contains(&o.obj.ledger_key()))
         .collect();
     summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
-    let pb = progress(Some(todo.len() as u64), "s3");
-    msgs.attach(Some(pb.clone()));
+    let total = Some(todo.len() as u64);
     let rx = fetch_s3(client, rt, todo, concurrency);
-    let res = run(
+    drive(
         writer,
         rx,
         |f, o, b: Vec<u8>| process_cloudtrail(f, o, &b),
         msgs,
         &mut summary,
-        &pb,
-    );
-    pb.finish_and_clear();
-    msgs.attach(None);
-    res?;
+        "s3",
+        total,
+    )?;
     summary.finish(started);
     Ok(summary)
 }

@@ -58,7 +58,8 @@ pub async fn load(opts: &AwsOptions) -> aws_config::SdkConfig {
     conf
 }
 
-/// A one-line reason from an SDK error (the service's code and message, not the debug dump).
+/// A one-line reason from an SDK error of any service (the service's code and message, not the debug
+/// dump). Every SDK re-exports the same smithy `SdkError`.
 pub fn describe<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,

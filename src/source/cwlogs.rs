@@ -3,6 +3,8 @@
 
 use aws_sdk_cloudwatchlogs::Client;
 
+use super::aws::describe;
+
 /// Events per GetLogEvents page: the API's maximum, fewest round trips.
 const PAGE_LIMIT: i32 = 10_000;
 
@@ -11,27 +13,6 @@ const PAGE_LIMIT: i32 = 10_000;
 pub struct Stream {
     pub name: String,
     pub last_event_ms: Option<i64>,
-}
-
-fn describe<E, R>(e: &aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_cloudwatchlogs::error::SdkError;
-    match e {
-        SdkError::ServiceError(se) => {
-            let err = se.err();
-            match (err.code(), err.message()) {
-                (Some(c), Some(m)) => format!("{c}: {m}"),
-                (Some(c), None) => c.to_string(),
-                _ => format!("service error: {err}"),
-            }
-        }
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(d) => format!("cannot connect: {:?}", d.as_connector_error()),
-        other => format!("{other}"),
-    }
 }
 
 /// Streams of `group` whose names start with `prefix`.
