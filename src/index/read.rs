@@ -431,17 +431,6 @@ impl Reader {
             payload: read_payload(&self.index),
         })
     }
-
-    /// The values of named fields for one document (from fast fields).
-    pub fn field_values(
-        &self,
-        addr: DocAddress,
-        columns: &[&str],
-    ) -> Result<Vec<Option<String>>, IndexError> {
-        let searcher = self.searcher();
-        let cols = ColumnCache::new(&searcher, columns).map_err(self.err())?;
-        Ok(cols.values(addr))
-    }
 }
 
 fn map_bound<T>(
