@@ -45,6 +45,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
+/// The items whose object (at this version) is not in the ledger, and how many were already done.
+fn not_done<T>(
+    items: Vec<T>,
+    done: &std::collections::HashSet<String>,
+    obj: impl Fn(&T) -> &ObjectRef,
+) -> (Vec<T>, u64) {
+    let listed = items.len();
+    let todo: Vec<T> = items
+        .into_iter()
+        .filter(|i| !done.contains(&obj(i).ledger_key()))
+        .collect();
+    let unchanged = (listed - todo.len()) as u64;
+    (todo, unchanged)
+}
+
 /// Run fetched items through the pipeline under a progress bar that messages are routed around.
 fn drive<T: Send>(
     writer: &mut Writer,
@@ -86,12 +101,8 @@ pub fn cloudtrail_local(
         msgs.error(p, e);
     }
     let done = writer.done_objects()?;
-    let todo: Vec<_> = listing
-        .objects
-        .into_iter()
-        .filter(|o| !done.contains(&o.obj.ledger_key()))
-        .collect();
-    summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
+    let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
+    summary.objects_unchanged = unchanged;
     let total = Some(todo.len() as u64);
     drive(
         writer,
@@ -163,12 +174,8 @@ pub fn cloudtrail_s3(
         msgs.error(p, &format!("cannot list: {e}"));
     }
     let done = writer.done_objects()?;
-    let todo: Vec<_> = listing
-        .objects
-        .into_iter()
-        .filter(|o| !done.contains(&o.obj.ledger_key()))
-        .collect();
-    summary.objects_unchanged = summary.objects_listed - todo.len() as u64;
+    let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
+    summary.objects_unchanged = unchanged;
     let total = Some(todo.len() as u64);
     let rx = fetch_s3(client, rt, todo, concurrency);
     drive(
@@ -424,12 +431,8 @@ pub fn studio_logs_files(
     }
     summary.objects_listed += listing.objects.len() as u64;
     summary.objects_skipped += listing.skipped_other;
-    let todo: Vec<_> = listing
-        .objects
-        .into_iter()
-        .filter(|o| !done.contains(&o.obj.ledger_key()))
-        .collect();
-    summary.objects_unchanged += summary.objects_listed - todo.len() as u64;
+    let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
+    summary.objects_unchanged += unchanged;
     let pb = progress(None, "studio-logs");
     msgs.attach(Some(pb.clone()));
     let res = run(
@@ -480,13 +483,9 @@ pub fn studio_logs_files(
             msgs.error(u, &format!("cannot list: {e}"));
             continue;
         }
-        let listed_here = objects.len() as u64;
-        summary.objects_listed += listed_here;
-        let todo: Vec<_> = objects
-            .into_iter()
-            .filter(|o| !done.contains(&o.obj.ledger_key()))
-            .collect();
-        summary.objects_unchanged += listed_here - todo.len() as u64;
+        summary.objects_listed += objects.len() as u64;
+        let (todo, unchanged) = not_done(objects, &done, |o| &o.obj);
+        summary.objects_unchanged += unchanged;
         let rx = fetch_s3(client, rt, todo, concurrency);
         run(
             writer,
