@@ -46,6 +46,14 @@ const IPS: [&str; 6] = [
     "AWS Internal",
 ];
 
+/// A deterministic session key for (account, user, hour, kind of session).
+fn session_key(acct: &str, user: u64, hour: i64, kind: u64) -> String {
+    let a: u64 = acct.parse().unwrap_or(0);
+    let mut r =
+        Rng(a ^ user.wrapping_mul(0x1000_0001) ^ (hour as u64).rotate_left(20) ^ kind << 60);
+    format!("ASIA{:016X}", r.next() & 0xFFFF_FFFF_FFFF)
+}
+
 fn args() -> (u64, u64, PathBuf) {
     let mut events = 100_000u64;
     let mut seed = 42u64;
@@ -74,12 +82,16 @@ fn record(r: &mut Rng, n: u64, t: i64, acct: &str, region: &str) -> String {
     let ts = jiff::Timestamp::from_second(t).unwrap();
     let ip = *r.pick(&IPS);
     let err = r.below(100) < 3;
-    let key = format!("ASIA{:016X}", r.next() & 0xFFFF_FFFF_FFFF);
+    // Session credentials, as in real trails: one key per identity, account and hour (STS sessions of
+    // Studio and of the portal role last about that long), so a key recurs across a session's calls.
+    let hour = t.div_euclid(3600);
+    let studio_key = session_key(acct, user, hour, 1);
+    let portal_key = session_key(acct, user, hour, 2);
     let studio = format!(
-        r#"{{"type":"AssumedRole","principalId":"AROA{user:016}:SageMaker","arn":"arn:aws:sts::{acct}:assumed-role/{role}/SageMaker","accountId":"{acct}","accessKeyId":"{key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{user:016}","arn":"{role_arn}","accountId":"{acct}","userName":"{role}"}},"attributes":{{"creationDate":"{ts}","mfaAuthenticated":"false"}},"sourceIdentity":"{profile}"}}}}"#
+        r#"{{"type":"AssumedRole","principalId":"AROA{user:016}:SageMaker","arn":"arn:aws:sts::{acct}:assumed-role/{role}/SageMaker","accountId":"{acct}","accessKeyId":"{studio_key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{user:016}","arn":"{role_arn}","accountId":"{acct}","userName":"{role}"}},"attributes":{{"creationDate":"{ts}","mfaAuthenticated":"false"}},"sourceIdentity":"{profile}"}}}}"#
     );
     let portal = format!(
-        r#"{{"type":"AssumedRole","principalId":"AROAPORTAL{user:010}:{profile}@example.com","arn":"arn:aws:sts::{acct}:assumed-role/StudioPortalAccess/{profile}@example.com","accountId":"{acct}","accessKeyId":"{key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAPORTAL{user:010}","arn":"arn:aws:iam::{acct}:role/StudioPortalAccess","accountId":"{acct}","userName":"StudioPortalAccess"}},"attributes":{{"creationDate":"{ts}","mfaAuthenticated":"true"}}}}}}"#
+        r#"{{"type":"AssumedRole","principalId":"AROAPORTAL{user:010}:{profile}@example.com","arn":"arn:aws:sts::{acct}:assumed-role/StudioPortalAccess/{profile}@example.com","accountId":"{acct}","accessKeyId":"{portal_key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAPORTAL{user:010}","arn":"arn:aws:iam::{acct}:role/StudioPortalAccess","accountId":"{acct}","userName":"StudioPortalAccess"}},"attributes":{{"creationDate":"{ts}","mfaAuthenticated":"true"}}}}}}"#
     );
     let (source, name, ui, rp, re, ro) = match r.below(20) {
         0..=5 => {

@@ -4,6 +4,7 @@
 //! schema from it and the query resolver checks field names against it; nothing else decides which
 //! fields exist.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -23,6 +24,9 @@ pub enum FieldKind {
     Date,
     /// Lowercased words with positions.
     Text,
+    /// An identifier (eventID, requestID, ...): exact match on the whole value only, indexed as a 64-bit
+    /// digest; no prefix, range, stats or full text. Any path may be one, not only top-level names.
+    Id,
     /// The open set of CloudTrail dotted paths.
     Path,
 }
@@ -33,6 +37,14 @@ pub struct FieldDef {
     pub name: String,
     pub kind: FieldKind,
     pub source: String,
+    /// Keyword fields only: keep a fast column (stats, output columns). Off for near-unique values,
+    /// whose column dictionary would cost as much as the record itself; stats then walk the terms.
+    #[serde(default = "yes")]
+    pub fast: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -88,9 +100,25 @@ pub fn lookup(name: &str) -> Option<&'static FieldDef> {
         .find(|f| f.name == name && f.kind != FieldKind::Path)
 }
 
-/// True for the top-level CloudTrail paths that have their own field, so the open path field skips them.
-pub fn has_own_field(path: &str) -> bool {
-    lookup(path).is_some()
+/// The catalogue entry for a CloudTrail dotted path, if it has a field of its own: top-level names and
+/// `userIdentity.*` for keyword fields, any depth for identifier fields. Hashed once, looked up per leaf.
+pub fn own_field(path: &str) -> Option<&'static FieldDef> {
+    static BY_NAME: OnceLock<HashMap<&'static str, &'static FieldDef>> = OnceLock::new();
+    let map = BY_NAME.get_or_init(|| {
+        fields()
+            .iter()
+            .filter(|f| f.kind != FieldKind::Path)
+            .map(|f| (f.name.as_str(), f))
+            .collect()
+    });
+    let def = map.get(path)?;
+    let top_level = path.bytes().filter(|&b| b == b'.').count() <= 1;
+    (top_level || def.kind == FieldKind::Id).then_some(*def)
+}
+
+/// Catalogue identifier fields: a bare word is also looked up in each of them.
+pub fn id_fields() -> impl Iterator<Item = &'static FieldDef> {
+    fields().iter().filter(|f| f.kind == FieldKind::Id)
 }
 
 #[cfg(test)]

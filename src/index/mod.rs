@@ -3,6 +3,7 @@
 //! Owns the on-disk layout (a tantivy directory), turning events into documents, the ingest ledger
 //! committed atomically with the data, and executing queries (`search`, `stats`, `info`).
 
+pub mod phrase;
 pub mod read;
 pub mod schema;
 pub mod write;

@@ -1,8 +1,8 @@
 //! Reading: the query tree compiled to tantivy queries, hits in a deterministic order, counts, stats and
 //! the index's own facts.
 //!
-//! Order: newest first (or oldest first), ties broken by eventID ascending, so the same index and query
-//! always print the same lines.
+//! Order: newest first (or oldest first), ties broken by the eventID's digest, so the same index and
+//! query always print the same lines.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -20,10 +20,11 @@ use tantivy::{
     SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
-use super::schema::{Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
+use super::phrase::VerifiedPhrase;
+use super::schema::{id_hash, Fields, DOC_LEDGER, F_IDH, PATH_SEP, TEXT_TOKENIZER};
 use super::write::{read_payload, CommitPayload};
 use super::{open, tv, IndexError};
-use crate::catalog::{names, FieldKind};
+use crate::catalog::{self, names, FieldKind};
 use crate::query::time::{now_ms, parse_time};
 use crate::query::{Node, Value};
 
@@ -68,8 +69,8 @@ pub struct Reader {
     reader: IndexReader,
 }
 
-/// Sort key: smaller sorts first. Newest-first negates the time.
-type Key = (i64, String);
+/// Sort key: smaller sorts first. Newest-first negates the time; ties go by the eventID's digest.
+type Key = (i64, u64);
 
 impl Reader {
     pub fn open(dir: &Path) -> Result<Reader, IndexError> {
@@ -148,19 +149,42 @@ impl Reader {
                 if let Some(m) = msg {
                     qs.push((Occur::Should, self.text_query(m, v)?));
                 }
+                // Identifiers are not in full text; a bare identifier is looked up whole in each of them.
+                if let Value::Word(w) | Value::Quoted(w) = v {
+                    for def in catalog::id_fields() {
+                        qs.push((Occur::Should, self.id_term(&def.name, w)));
+                    }
+                }
                 Box::new(BooleanQuery::new(qs))
             }
             Node::Field { field, value } => self.field_query(field, value)?,
         })
     }
 
+    fn id_term(&self, name: &str, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_u64(self.fields.hash, id_hash(name, value)),
+            IndexRecordOption::Basic,
+        ))
+    }
+
     fn field_query(&self, name: &str, v: &Value) -> Result<Box<dyn Query>, IndexError> {
+        if let Some(def) = catalog::lookup(name).filter(|d| d.kind == FieldKind::Id) {
+            return match v {
+                Value::Word(s) | Value::Quoted(s) => Ok(self.id_term(&def.name, s)),
+                _ => Err(IndexError::Query(format!(
+                    "{name} is an identifier: it matches whole values only ({name}:VALUE), not prefixes, ranges or *"
+                ))),
+            };
+        }
         match self.fields.named(name) {
             Some((f, FieldKind::Keyword)) => Ok(keyword_query(f, "", v, false)),
             Some((f, FieldKind::KeywordCi)) => Ok(keyword_query(f, "", v, true)),
             Some((f, FieldKind::Text)) => self.text_query(f, v),
             Some((_, FieldKind::Date)) => self.date_query(name, v),
-            Some((_, FieldKind::Path)) => unreachable!("the path row has no field"),
+            Some((_, FieldKind::Path | FieldKind::Id)) => {
+                unreachable!("the path row and identifiers have no field of their own")
+            }
             None => Ok(keyword_query(
                 self.fields.path,
                 &format!("{name}{PATH_SEP}"),
@@ -220,6 +244,15 @@ impl Reader {
                     1 => Box::new(TermQuery::new(
                         Term::from_field_text(f, &ws[0]),
                         IndexRecordOption::Basic,
+                    )),
+                    _ if f == self.fields.text => Box::new(VerifiedPhrase::new(
+                        f,
+                        self.fields.raw,
+                        ws,
+                        self.index
+                            .tokenizers()
+                            .get(TEXT_TOKENIZER)
+                            .expect("tokenizer registered on open"),
                     )),
                     _ => Box::new(PhraseQuery::new(
                         ws.iter().map(|w| Term::from_field_text(f, w)).collect(),
@@ -304,8 +337,8 @@ impl Reader {
             let time_ms = if req.oldest_first { key.0 } else { -key.0 };
             each(Hit {
                 time_ms,
-                event_id: key.1,
-                values: cols.values(addr),
+                event_id: event_id_of(&raw),
+                values: cols.values(addr, &raw),
                 raw,
             })?;
         }
@@ -322,31 +355,50 @@ impl Reader {
     pub fn stats(&self, req: &SearchRequest, by: &str) -> Result<Vec<(String, u64)>, IndexError> {
         let searcher = self.searcher();
         let q = self.compile(req)?;
+        if catalog::lookup(by).is_some_and(|d| d.kind == FieldKind::Id) {
+            return Err(IndexError::Query(format!(
+                "stats --by {by}: an identifier has one value per event; search it instead ({by}:VALUE)"
+            )));
+        }
         let counts: HashMap<String, u64> = match self.fields.named(by) {
-            Some((_, FieldKind::Keyword | FieldKind::KeywordCi)) => searcher
-                .search(&q, &CountByColumn { field: by.to_string() })
-                .map_err(self.err())?,
+            Some((_, FieldKind::Keyword | FieldKind::KeywordCi))
+                if catalog::lookup(by).is_some_and(|d| d.fast) =>
+            {
+                searcher
+                    .search(&q, &CountByColumn { field: by.to_string() })
+                    .map_err(self.err())?
+            }
+            Some((f, FieldKind::Keyword | FieldKind::KeywordCi)) => {
+                self.stats_by_terms(&searcher, &*q, f, "")?
+            }
             Some((_, kind)) => {
                 return Err(IndexError::Query(format!(
                     "stats --by {by}: a {kind:?} field has no values to count; pick a keyword field or a CloudTrail path"
                 )))
             }
-            None => self.stats_by_path(&searcher, &*q, by)?,
+            None => self.stats_by_terms(
+                &searcher,
+                &*q,
+                self.fields.path,
+                &format!("{by}{PATH_SEP}"),
+            )?,
         };
         let mut v: Vec<(String, u64)> = counts.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(v)
     }
 
-    /// Values of an open path: walk the path's terms in each segment and count the matching live docs.
-    fn stats_by_path(
+    /// Values of a field without a column (an open path, given as `path\0`, or a keyword field that is
+    /// not fast): walk the terms under `prefix` in each segment and count the matching live docs.
+    fn stats_by_terms(
         &self,
         searcher: &Searcher,
         q: &dyn Query,
-        path: &str,
+        field: Field,
+        prefix: &str,
     ) -> Result<HashMap<String, u64>, IndexError> {
         let matched = searcher.search(q, &MatchedDocs).map_err(self.err())?;
-        let lo = format!("{path}{PATH_SEP}");
+        let lo = prefix.to_string();
         let hi = prefix_successor(&lo);
         let mut out: HashMap<String, u64> = HashMap::new();
         let io = |source| IndexError::Io {
@@ -354,14 +406,10 @@ impl Reader {
             source,
         };
         for (seg, bits) in searcher.segment_readers().iter().zip(matched) {
-            let inv = seg.inverted_index(self.fields.path).map_err(self.err())?;
-            let mut stream = inv
-                .terms()
-                .range()
-                .ge(&lo)
-                .lt(&hi)
-                .into_stream()
-                .map_err(io)?;
+            let inv = seg.inverted_index(field).map_err(self.err())?;
+            let range = inv.terms().range().ge(&lo);
+            let range = if lo.is_empty() { range } else { range.lt(&hi) };
+            let mut stream = range.into_stream().map_err(io)?;
             while stream.advance() {
                 let value = String::from_utf8_lossy(&stream.key()[lo.len()..]).into_owned();
                 let mut postings = inv
@@ -524,30 +572,72 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Fast-field columns of named fields, per segment, to read hit values without the doc store.
+/// Fast-field columns of named fields, per segment, to read hit values without the doc store. A field
+/// without a column (an identifier, a keyword with `fast = false`) is read from the record by its path.
 struct ColumnCache {
     cols: Vec<Vec<Option<StrColumn>>>,
+    /// Per requested name: its dotted path in the record when it has no column.
+    from_record: Vec<Option<String>>,
 }
 
 impl ColumnCache {
     fn new(searcher: &Searcher, names: &[&str]) -> tantivy::Result<ColumnCache> {
+        let from_record: Vec<Option<String>> = names
+            .iter()
+            .map(|n| {
+                catalog::lookup(n)
+                    .filter(|d| d.kind == FieldKind::Id || !d.fast)
+                    .map(|d| d.name.clone())
+            })
+            .collect();
         let mut cols = Vec::new();
         for seg in searcher.segment_readers() {
             let mut v = Vec::new();
-            for n in names {
-                v.push(seg.fast_fields().str(n)?);
+            for (n, rec) in names.iter().zip(&from_record) {
+                v.push(match rec {
+                    Some(_) => None,
+                    None => seg.fast_fields().str(n)?,
+                });
             }
             cols.push(v);
         }
-        Ok(ColumnCache { cols })
+        Ok(ColumnCache { cols, from_record })
     }
 
-    fn values(&self, addr: DocAddress) -> Vec<Option<String>> {
+    fn values(&self, addr: DocAddress, raw: &[u8]) -> Vec<Option<String>> {
+        let mut rec: Option<serde_json::Value> = None;
         self.cols[addr.segment_ord as usize]
             .iter()
-            .map(|c| c.as_ref().and_then(|c| first_str(c, addr.doc_id)))
+            .zip(&self.from_record)
+            .map(|(c, path)| match path {
+                None => c.as_ref().and_then(|c| first_str(c, addr.doc_id)),
+                Some(p) if !raw.is_empty() => {
+                    let v = rec.get_or_insert_with(|| {
+                        serde_json::from_slice(raw).unwrap_or(serde_json::Value::Null)
+                    });
+                    p.split('.')
+                        .try_fold(&*v, |x, k| x.get(k))
+                        .and_then(|x| x.as_str())
+                        .map(str::to_string)
+                }
+                Some(_) => None,
+            })
             .collect()
     }
+}
+
+/// The eventID of a stored record (CloudTrail and studio-log records both carry it by that name).
+fn event_id_of(raw: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(rename = "eventID", borrow)]
+        event_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Id>(raw)
+        .ok()
+        .and_then(|i| i.event_id)
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
 }
 
 fn first_str(c: &StrColumn, doc: DocId) -> Option<String> {
@@ -568,7 +658,7 @@ struct TopByTimeSegment {
     limit: usize,
     oldest_first: bool,
     time: Option<Column<DateTime>>,
-    ids: Option<StrColumn>,
+    ids: Option<Column<u64>>,
     /// Max-heap on the key: the worst kept hit is on top.
     heap: std::collections::BinaryHeap<(Key, DocId)>,
 }
@@ -587,11 +677,8 @@ impl TopByTimeSegment {
             -t
         }
     }
-    fn id(&self, doc: DocId) -> String {
-        self.ids
-            .as_ref()
-            .and_then(|c| first_str(c, doc))
-            .unwrap_or_default()
+    fn id(&self, doc: DocId) -> u64 {
+        self.ids.as_ref().and_then(|c| c.first(doc)).unwrap_or(0)
     }
 }
 
@@ -641,7 +728,7 @@ impl Collector for TopByTime {
             limit: self.limit,
             oldest_first: self.oldest_first,
             time: reader.fast_fields().date(names::EVENT_TIME).ok(),
-            ids: reader.fast_fields().str(names::EVENT_ID)?,
+            ids: reader.fast_fields().u64(F_IDH).ok(),
             heap: Default::default(),
         })
     }

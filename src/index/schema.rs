@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use tantivy::schema::{
-    BytesOptions, DateOptions, DateTimePrecision, Field, IndexRecordOption, Schema,
-    TextFieldIndexing, TextOptions, FAST, STRING,
+    BytesOptions, DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions, FAST,
 };
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::Index;
@@ -17,7 +17,7 @@ use crate::catalog::{self, FieldKind};
 /// Tokenizer of full-text fields: words split on non-alphanumerics, lowercased.
 pub const TEXT_TOKENIZER: &str = "sagetrail_text";
 /// Words longer than this are noise (base64 blobs, digests) and are not indexed as words.
-const MAX_WORD_LEN: usize = 64;
+pub const MAX_WORD_LEN: usize = 64;
 /// Separates a dotted path from its value inside the open path field. No path or value contains it.
 pub const PATH_SEP: char = '\0';
 
@@ -28,6 +28,10 @@ pub const F_PATH: &str = "_path";
 pub const F_DOC: &str = "_doc";
 pub const F_OBJ: &str = "_obj";
 pub const F_LEDGER: &str = "_ledger";
+/// Digests of identifier values (`id` fields): one u64 term per (field, value). Indexed, not fast.
+pub const F_HASH: &str = "_hash";
+/// The digest of the eventID alone, as a fast column: the deterministic tie-break of equal times.
+pub const F_IDH: &str = "_idh";
 /// `_doc` value of an ingest-ledger document (events have no `_doc`).
 pub const DOC_LEDGER: &str = "ledger";
 
@@ -43,6 +47,8 @@ pub struct Fields {
     pub doc: Field,
     pub obj: Field,
     pub ledger: Field,
+    pub hash: Field,
+    pub idh: Field,
 }
 
 /// Build the schema from the catalogue.
@@ -53,19 +59,23 @@ pub fn build_schema() -> Schema {
         .set_tokenizer(TEXT_TOKENIZER)
         .set_fieldnorms(false)
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
-    let keyword = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer("raw")
-                .set_fieldnorms(false)
-                .set_index_option(IndexRecordOption::Basic),
-        )
-        .set_fast("raw");
+    let keyword_indexed = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_fieldnorms(false)
+            .set_index_option(IndexRecordOption::Basic),
+    );
+    let keyword = keyword_indexed.clone().set_fast("raw");
     for def in catalog::fields() {
         match def.kind {
-            FieldKind::Keyword | FieldKind::KeywordCi => {
+            FieldKind::Keyword | FieldKind::KeywordCi if def.fast => {
                 b.add_text_field(&def.name, keyword.clone());
             }
+            FieldKind::Keyword | FieldKind::KeywordCi => {
+                b.add_text_field(&def.name, keyword_indexed.clone());
+            }
+            // Identifier values live in `_hash`.
+            FieldKind::Id => {}
             FieldKind::Date => {
                 b.add_date_field(
                     &def.name,
@@ -90,33 +100,46 @@ pub fn build_schema() -> Schema {
                 .set_index_option(IndexRecordOption::Basic),
         ),
     );
+    // Full text of every record: words without positions or frequencies. Positions cost as much as the
+    // rest of the index and were only there for phrases, which are verified against the record instead
+    // (a phrase query is the AND of its words, then each candidate's strings are checked).
     b.add_text_field(
         F_TEXT,
-        TextOptions::default().set_indexing_options(text_indexing),
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TEXT_TOKENIZER)
+                .set_fieldnorms(false)
+                .set_index_option(IndexRecordOption::Basic),
+        ),
     );
+    b.add_u64_field(F_HASH, NumericOptions::default().set_indexed());
+    b.add_u64_field(F_IDH, FAST);
     b.add_bytes_field(F_RAW, BytesOptions::default().set_stored());
-    b.add_text_field(F_DOC, STRING);
-    b.add_text_field(F_OBJ, STRING);
+    b.add_text_field(F_DOC, keyword_indexed.clone());
+    b.add_text_field(F_OBJ, keyword_indexed.clone());
     b.add_text_field(F_LEDGER, keyword);
     b.build()
 }
 
+/// The full-text analyzer: used by queries (registered as [`TEXT_TOKENIZER`]) and by `prepare`, which
+/// tokenizes on the decode threads and hands tantivy each record's distinct words once.
+pub fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
+        .filter(LowerCaser)
+        .build()
+}
+
 /// Register the tokenizers an index needs (they are not persisted by tantivy).
 pub fn register_tokenizers(index: &Index) {
-    index.tokenizers().register(
-        TEXT_TOKENIZER,
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
-            .filter(LowerCaser)
-            .build(),
-    );
+    index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
 }
 
 impl Fields {
     pub fn new(schema: Schema) -> tantivy::Result<Fields> {
         let mut named = HashMap::new();
         for def in catalog::fields() {
-            if def.kind == FieldKind::Path {
+            if matches!(def.kind, FieldKind::Path | FieldKind::Id) {
                 continue;
             }
             let f = schema.get_field(&def.name)?;
@@ -131,6 +154,8 @@ impl Fields {
             doc: schema.get_field(F_DOC)?,
             obj: schema.get_field(F_OBJ)?,
             ledger: schema.get_field(F_LEDGER)?,
+            hash: schema.get_field(F_HASH)?,
+            idh: schema.get_field(F_IDH)?,
             named,
             schema,
         })
@@ -149,4 +174,13 @@ pub fn path_term_text(path: &str, value: &str) -> String {
     s.push(PATH_SEP);
     s.push_str(value);
     s
+}
+
+/// The digest under which an identifier field's value is indexed (and looked up) in `_hash`.
+pub fn id_hash(field: &str, value: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(field.as_bytes());
+    h.update(&[0]);
+    h.update(value.as_bytes());
+    h.digest()
 }

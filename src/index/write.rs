@@ -5,19 +5,22 @@
 //! uncommitted batch) is not added again. An object is written to the ledger only after all of its events
 //! were added, in the same commit, so a kill leaves either both or neither.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
 use tantivy::query::{ExistsQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use super::schema::{path_term_text, Fields, DOC_LEDGER};
+use super::schema::{id_hash, path_term_text, text_analyzer, Fields, DOC_LEDGER, MAX_WORD_LEN};
 use super::{open, tv, IndexError};
-use crate::catalog::{names, FieldKind};
+use crate::catalog::{self, names, FieldKind};
 use crate::model::{Event, ObjectRef, Stitch};
 
 /// Default commit cadence in added events: bounds the work a kill can lose (and redo) and the size of the
@@ -41,7 +44,8 @@ pub struct WriterConfig {
 
 /// An event turned into a document, ready for the single writer (which adds `actor`, see stitching).
 pub struct PreparedDoc {
-    pub event_id: String,
+    /// `id_hash("eventID", eventID)`: the `_hash` term that says the event is in the index.
+    pub id_hash: u64,
     pub doc: TantivyDocument,
     /// The actor when stitching knows nothing better.
     pub actor: Option<String>,
@@ -67,10 +71,16 @@ pub struct AddCounts {
 pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     let mut doc = TantivyDocument::default();
     doc.add_date(fields.time, DateTime::from_timestamp_millis(ev.time_ms));
+    let id_hash = id_hash(names::EVENT_ID, &ev.event_id);
+    doc.add_u64(fields.idh, id_hash);
     let mut actor = None;
     for (name, val) in &ev.keywords {
         if *name == names::ACTOR {
             actor = Some(val.clone());
+            continue;
+        }
+        if catalog::own_field(name).is_some_and(|d| d.kind == FieldKind::Id) {
+            doc.add_u64(fields.hash, id_hash_of(name, val, &ev.event_id, id_hash));
             continue;
         }
         if let Some((f, kind)) = fields.named(name) {
@@ -84,9 +94,7 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     for (p, v) in &ev.paths {
         doc.add_text(fields.path, path_term_text(p, v));
     }
-    for t in ev.texts {
-        doc.add_text(fields.text, t);
-    }
+    doc.add_text(fields.text, distinct_words(&ev.texts));
     if let Some(m) = &ev.message {
         if let Some((f, _)) = fields.named(names::MESSAGE) {
             doc.add_text(f, m);
@@ -94,10 +102,66 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     }
     doc.add_bytes(fields.raw, &ev.raw);
     PreparedDoc {
-        event_id: ev.event_id,
+        id_hash,
         doc,
         actor,
         stitch: ev.stitch,
+    }
+}
+
+/// The distinct full-text words of a record, lowercased and space-separated. Each word is indexed once
+/// per record anyway (no positions, no frequencies), so splitting here, on the decode threads, and
+/// dropping repeats (ARN parts, account ids, service names recur in most strings) halves the words the
+/// indexing threads take; re-splitting the result there is cheap. ASCII strings (nearly all of CloudTrail)
+/// are split byte by byte exactly as the full-text analyzer would; others go through the analyzer.
+pub fn distinct_words(texts: &[String]) -> String {
+    thread_local! {
+        static ANALYZER: RefCell<TextAnalyzer> = RefCell::new(text_analyzer());
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
+    for t in texts {
+        if t.is_ascii() {
+            buf.extend(t.bytes().map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    b.to_ascii_lowercase()
+                } else {
+                    b' '
+                }
+            }));
+        } else {
+            ANALYZER.with_borrow_mut(|an| {
+                let mut ts = an.token_stream(t);
+                while ts.advance() {
+                    buf.push(b' ');
+                    buf.extend_from_slice(ts.token().text.as_bytes());
+                }
+            });
+        }
+        buf.push(b' ');
+    }
+    // A hash set, not a sort: sorting ~100 short words a record was mostly memcmp.
+    let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
+    seen.reserve(128);
+    let mut out = Vec::with_capacity(buf.len());
+    for w in buf.split(|&b| b == b' ') {
+        if w.is_empty() || w.len() >= MAX_WORD_LEN || !seen.insert(w) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(w);
+    }
+    // Only whole words of valid UTF-8 strings were copied, split at ASCII spaces.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The digest of an identifier value; the eventID's is computed once per event.
+fn id_hash_of(name: &str, val: &str, event_id: &str, event_id_hash: u64) -> u64 {
+    if name == names::EVENT_ID && val == event_id {
+        event_id_hash
+    } else {
+        id_hash(name, val)
     }
 }
 
@@ -108,9 +172,12 @@ pub struct Writer {
     fields: Fields,
     writer: IndexWriter,
     reader: IndexReader,
-    /// Event ids added since the last commit (the searcher cannot see them yet).
-    pending: HashSet<String>,
+    /// Digests of the event ids added since the last commit (the searcher cannot see them yet).
+    pending: FxHashSet<u64>,
     pending_events: usize,
+    /// Digests of the access keys used by events added since the last commit without a sourceIdentity:
+    /// only those keys (or keys already in the index) can have events whose actor a new key changes.
+    keys_used: FxHashSet<u64>,
     commit_every: usize,
     /// True until the first commit when the index started empty: nothing committed to look up.
     empty_at_start: bool,
@@ -150,8 +217,9 @@ impl Writer {
             fields,
             writer,
             reader,
-            pending: HashSet::new(),
+            pending: FxHashSet::default(),
             pending_events: 0,
+            keys_used: FxHashSet::default(),
             commit_every: cfg.commit_every.max(1),
             issued: HashMap::new(),
             learned: HashSet::new(),
@@ -235,6 +303,9 @@ impl Writer {
     /// Add a prepared document with its resolved actor; learn the key it issued.
     fn add_with_actor(&mut self, mut d: PreparedDoc) -> Result<(), IndexError> {
         let actor = self.resolve_actor(&d);
+        if let (Some(k), false) = (&d.stitch.access_key, d.stitch.has_source_identity) {
+            self.keys_used.insert(key_digest(k));
+        }
         if let Some(a) = &actor {
             let (f, _) = self
                 .fields
@@ -300,9 +371,8 @@ impl Writer {
                     continue;
                 };
                 let mut d = prepare(&self.fields, n.event);
-                let (id_field, _) = self.fields.named(names::EVENT_ID).expect("catalogue");
                 self.writer
-                    .delete_term(Term::from_field_text(id_field, &d.event_id));
+                    .delete_term(Term::from_field_u64(self.fields.hash, d.id_hash));
                 let (actor_field, _) = self.fields.named(names::ACTOR).expect("catalogue");
                 d.doc.add_text(actor_field, &actor);
                 if let Some(k2) = &d.stitch.issued_key {
@@ -365,19 +435,15 @@ impl Writer {
         Ok(out)
     }
 
-    fn is_present(&self, searcher: &tantivy::Searcher, id: &str) -> Result<bool, IndexError> {
-        if self.pending.contains(id) {
+    fn is_present(&self, searcher: &tantivy::Searcher, id_hash: u64) -> Result<bool, IndexError> {
+        if self.pending.contains(&id_hash) {
             return Ok(true);
         }
         if self.empty_at_start {
             return Ok(false);
         }
-        let (f, _) = self
-            .fields
-            .named(names::EVENT_ID)
-            .expect("eventID is in the catalogue");
         Ok(searcher
-            .doc_freq(&Term::from_field_text(f, id))
+            .doc_freq(&Term::from_field_u64(self.fields.hash, id_hash))
             .map_err(tv(&self.dir))?
             > 0)
     }
@@ -396,11 +462,11 @@ impl Writer {
         }
         let searcher = self.reader.searcher();
         for d in docs {
-            if self.is_present(&searcher, &d.event_id)? {
+            if self.is_present(&searcher, d.id_hash)? {
                 counts.present += 1;
                 continue;
             }
-            let id = d.event_id.clone();
+            let id = d.id_hash;
             self.add_with_actor(d)?;
             self.pending.insert(id);
             counts.added += 1;
@@ -434,6 +500,7 @@ impl Writer {
             return Ok(());
         }
         let learned = std::mem::take(&mut self.learned);
+        let learned = self.keys_to_fix(learned)?;
         for k in &learned {
             let mut doc = TantivyDocument::default();
             doc.add_text(self.fields.doc, DOC_STITCH);
@@ -448,6 +515,26 @@ impl Writer {
         Ok(())
     }
 
+    /// The learned keys that some event (in this batch, or committed) was made with: the others have
+    /// nothing to fix, and most issued keys are never seen in use (used elsewhere, or later).
+    fn keys_to_fix(&self, learned: HashSet<String>) -> Result<HashSet<String>, IndexError> {
+        let searcher = self.reader.searcher();
+        let (key_field, _) = self.fields.named(names::UI_ACCESS_KEY).expect("catalogue");
+        let mut out = HashSet::new();
+        for k in learned {
+            let used = self.keys_used.contains(&key_digest(&k))
+                || (!self.empty_at_start
+                    && searcher
+                        .doc_freq(&Term::from_field_text(key_field, &k))
+                        .map_err(tv(&self.dir))?
+                        > 0);
+            if used {
+                out.insert(k);
+            }
+        }
+        Ok(out)
+    }
+
     fn commit_once(&mut self) -> Result<(), IndexError> {
         let payload = CommitPayload {
             last_ingest: Some(jiff::Timestamp::now().to_string()),
@@ -457,6 +544,7 @@ impl Writer {
         prepared.commit().map_err(tv(&self.dir))?;
         self.reader.reload().map_err(tv(&self.dir))?;
         self.pending.clear();
+        self.keys_used.clear();
         self.pending_events = 0;
         self.empty_at_start = false;
         Ok(())
@@ -472,6 +560,10 @@ impl Writer {
         let _ = &self.index;
         Ok(())
     }
+}
+
+fn key_digest(k: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(k.as_bytes())
 }
 
 /// Read the commit payload of an index.
@@ -490,4 +582,47 @@ fn first_str(c: &Option<StrColumn>, doc: tantivy::DocId) -> Option<String> {
     let mut s = String::new();
     c.ord_to_str(ord, &mut s).ok()?;
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-level split must give exactly the analyzer's words (deduplicated), or full text would
+    /// miss what a query tokenizes differently.
+    #[test]
+    fn distinct_words_match_the_analyzer() {
+        let texts: Vec<String> = [
+            "arn:aws:sts::111122223333:assumed-role/AmazonSageMaker-ExecutionRole-07/SageMaker",
+            "AWS-SageMaker-Studio/1.0 Boto3/1.34.84 md/Botocore#1.34.84",
+            "User is not authorized; USER again",
+            "Grüße aus Köln — ÜBER naïve",
+            "",
+            &"x".repeat(70),
+            "ok_snake_case key=value",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut an = text_analyzer();
+        let mut want: Vec<String> = Vec::new();
+        for t in &texts {
+            let mut ts = an.token_stream(t);
+            while ts.advance() {
+                want.push(ts.token().text.clone());
+            }
+        }
+        want.sort();
+        want.dedup();
+        let got = distinct_words(&texts);
+        let mut ts = an.token_stream(&got);
+        let mut again = Vec::new();
+        while ts.advance() {
+            again.push(ts.token().text.clone());
+        }
+        assert_eq!(again.len(), want.len(), "no word twice: {again:?}");
+        again.sort();
+        assert_eq!(again, want);
+        assert!(want.contains(&"köln".to_string()) && !want.iter().any(|w| w.len() >= 64));
+    }
 }

@@ -9,7 +9,7 @@ pub mod studio_log;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::catalog::{self, names};
+use crate::catalog::{self, names, FieldKind};
 use crate::decode::minify::minify;
 use crate::model::{Event, EventKind};
 
@@ -75,9 +75,9 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
         raw: minify(raw).into_owned().into_bytes(),
         ..Default::default()
     };
+    // eventID, like every identifier field, is taken by `flatten`.
     ev.keywords
         .push((names::KIND, EventKind::CloudTrail.as_str().to_string()));
-    ev.keywords.push((names::EVENT_ID, ev.event_id.clone()));
     for name in [
         names::EVENT_NAME,
         names::EVENT_SOURCE,
@@ -149,7 +149,7 @@ fn scalar_string(v: &Value) -> Option<String> {
 }
 
 /// Walk the record: every scalar leaf becomes an open path (unless it has a named field) and every string
-/// a full-text value. Array elements share their parent's path.
+/// a full-text value (unless it is an identifier or a timestamp). Array elements share their parent's path.
 fn flatten(v: Value, path: &mut String, ev: &mut Event) {
     match v {
         Value::Object(o) => {
@@ -166,23 +166,55 @@ fn flatten(v: Value, path: &mut String, ev: &mut Event) {
         Value::Array(a) => a.into_iter().for_each(|x| flatten(x, path, ev)),
         Value::Null => {}
         Value::String(s) => {
-            push_path(path, &s, ev);
+            if !leaf(path, &s, ev) || s.is_empty() || looks_like_timestamp(&s) {
+                return;
+            }
             // The same ARN or name often appears several times in a record: full text needs it once.
-            if !s.is_empty() && !ev.texts.contains(&s) {
+            if !ev.texts.contains(&s) {
                 ev.texts.push(s);
             }
         }
-        Value::Number(n) => push_path(path, &n.to_string(), ev),
-        Value::Bool(b) => push_path(path, if b { "true" } else { "false" }, ev),
+        Value::Number(n) => {
+            leaf(path, &n.to_string(), ev);
+        }
+        Value::Bool(b) => {
+            leaf(path, if b { "true" } else { "false" }, ev);
+        }
     }
 }
 
-fn push_path(path: &str, val: &str, ev: &mut Event) {
-    // Only top-level names and `userIdentity.*` can have a field of their own.
-    let may_be_named = path.bytes().filter(|&b| b == b'.').count() <= 1;
-    if val.len() <= MAX_EXACT_VALUE && !(may_be_named && catalog::has_own_field(path)) {
-        ev.paths.push((path.to_string(), val.to_string()));
+/// Index one scalar by its path: an identifier field gets its value as a keyword (hashed at indexing), a
+/// named field already has it, anything else is an open path. False when the value is an identifier (no
+/// full text for it: its words are unique noise, and a bare word finds identifiers whole).
+fn leaf(path: &str, val: &str, ev: &mut Event) -> bool {
+    match catalog::own_field(path) {
+        Some(def) if def.kind == FieldKind::Id => {
+            if !val.is_empty() {
+                ev.keywords.push((def.name.as_str(), val.to_string()));
+            }
+            false
+        }
+        Some(_) => true,
+        None => {
+            if val.len() <= MAX_EXACT_VALUE {
+                ev.paths.push((path.to_string(), val.to_string()));
+            }
+            true
+        }
     }
+}
+
+/// `2024-05-01T10:00:00Z` and the like: searched by time ranges, never by their words (which would be
+/// dozens of distinct postings per record for nothing).
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 19
+        && b.len() <= 35
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'T' || b[10] == b' ')
+        && b[13] == b':'
+        && b[..4].iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -234,6 +266,11 @@ mod tests {
             "named fields are not duplicated as paths"
         );
         assert!(e.texts.iter().any(|t| t == "ml.t3.medium"));
+        assert_eq!(e.keyword("eventID"), Some("e1"), "identifiers are keywords");
+        assert!(
+            !e.texts.iter().any(|t| t == "e1" || t.starts_with("2024-")),
+            "no full text for identifiers and timestamps"
+        );
         assert!(!String::from_utf8(e.raw).unwrap().contains('\n'));
     }
 
