@@ -168,10 +168,7 @@ fn identifiers_match_whole_values_by_field_or_bare() {
     let rid = "0000000a-aaaa-4bbb-8ccc-00000000000a";
     assert_eq!(count(index(), &format!("requestID:{rid}")), 1);
     assert_eq!(
-        count(
-            index(),
-            &format!("eventID:\"0000000b-5e1f-4c3a-9d2b-0a7e0000000b\"")
-        ),
+        count(index(), "eventID:\"0000000b-5e1f-4c3a-9d2b-0a7e0000000b\""),
         1
     );
     assert_eq!(count(index(), rid), 1, "a bare identifier is found whole");

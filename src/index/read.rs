@@ -739,7 +739,7 @@ impl Collector for TopByTime {
 
     fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
         let mut all: Vec<(Key, DocAddress)> = fruits.into_iter().flatten().collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.sort_by_key(|a| a.0);
         all.truncate(self.limit);
         Ok(all)
     }
