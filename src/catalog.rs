@@ -4,7 +4,7 @@
 //! schema from it and the query resolver checks field names against it; nothing else decides which
 //! fields exist.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -103,7 +103,8 @@ pub fn lookup(name: &str) -> Option<&'static FieldDef> {
 /// The catalogue entry for a CloudTrail dotted path, if it has a field of its own: top-level names and
 /// `userIdentity.*` for keyword fields, any depth for identifier fields. Hashed once, looked up per leaf.
 pub fn own_field(path: &str) -> Option<&'static FieldDef> {
-    static BY_NAME: OnceLock<HashMap<&'static str, &'static FieldDef>> = OnceLock::new();
+    // Fx: looked up for every leaf of every record; keys are the catalogue's own names.
+    static BY_NAME: OnceLock<FxHashMap<&'static str, &'static FieldDef>> = OnceLock::new();
     let map = BY_NAME.get_or_init(|| {
         fields()
             .iter()

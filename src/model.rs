@@ -46,8 +46,9 @@ pub struct Event {
     pub time_ms: i64,
     /// Named catalogue fields (`eventName`, `sourceIdentity`, ...) and their values.
     pub keywords: Vec<(&'static str, String)>,
-    /// The open CloudTrail paths: `(dotted path, value)`.
-    pub paths: Vec<(String, String)>,
+    /// The open CloudTrail paths, each as `dotted.path\0value` (the term of the open path field, built
+    /// once here rather than from a pair later).
+    pub paths: Vec<String>,
     /// Strings for the full-text field.
     pub texts: Vec<String>,
     /// The studio log line (full text field `message`).

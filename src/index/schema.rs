@@ -3,7 +3,7 @@
 //! Owns every indexing choice: which fields are fast, which keep positions, the tokenizers, the doc
 //! store's compression. Internal fields start with `_` and are never named by users.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use tantivy::schema::{
     BytesOptions, DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
@@ -18,8 +18,8 @@ use crate::catalog::{self, FieldKind};
 pub const TEXT_TOKENIZER: &str = "sagetrail_text";
 /// Words longer than this are noise (base64 blobs, digests) and are not indexed as words.
 pub const MAX_WORD_LEN: usize = 64;
-/// Separates a dotted path from its value inside the open path field. No path or value contains it.
-pub const PATH_SEP: char = '\0';
+/// Separates a dotted path from its value inside the open path field (normalise builds the terms).
+pub use crate::normalise::PATH_SEP;
 
 /// Internal field names.
 pub const F_RAW: &str = "_raw";
@@ -39,7 +39,7 @@ pub const DOC_LEDGER: &str = "ledger";
 #[derive(Clone)]
 pub struct Fields {
     pub schema: Schema,
-    pub named: HashMap<&'static str, (Field, FieldKind)>,
+    pub named: FxHashMap<&'static str, (Field, FieldKind)>,
     pub time: Field,
     pub raw: Field,
     pub text: Field,
@@ -137,7 +137,7 @@ pub fn register_tokenizers(index: &Index) {
 
 impl Fields {
     pub fn new(schema: Schema) -> tantivy::Result<Fields> {
-        let mut named = HashMap::new();
+        let mut named = FxHashMap::default();
         for def in catalog::fields() {
             if matches!(def.kind, FieldKind::Path | FieldKind::Id) {
                 continue;
@@ -165,15 +165,6 @@ impl Fields {
     pub fn named(&self, name: &str) -> Option<(Field, FieldKind)> {
         self.named.get(name).copied()
     }
-}
-
-/// The term of the open path field for `path` = `value`.
-pub fn path_term_text(path: &str, value: &str) -> String {
-    let mut s = String::with_capacity(path.len() + value.len() + 1);
-    s.push_str(path);
-    s.push(PATH_SEP);
-    s.push_str(value);
-    s
 }
 
 /// The digest under which an identifier field's value is indexed (and looked up) in `_hash`.

@@ -17,6 +17,9 @@ use crate::model::{Event, EventKind};
 /// policy documents and notebook payloads would bloat the term dictionary for lookups nobody types.
 pub const MAX_EXACT_VALUE: usize = 512;
 
+/// Separates a dotted path from its value in an open-path term. No path or value contains it.
+pub const PATH_SEP: char = '\0';
+
 /// The CloudTrail eventVersion major this code understands; other majors are indexed with a warning.
 pub const KNOWN_EVENT_VERSION_MAJOR: &str = "1";
 
@@ -197,7 +200,11 @@ fn leaf(path: &str, val: &str, ev: &mut Event) -> bool {
         Some(_) => true,
         None => {
             if val.len() <= MAX_EXACT_VALUE {
-                ev.paths.push((path.to_string(), val.to_string()));
+                let mut term = String::with_capacity(path.len() + 1 + val.len());
+                term.push_str(path);
+                term.push(PATH_SEP);
+                term.push_str(val);
+                ev.paths.push(term);
             }
             true
         }
@@ -253,7 +260,7 @@ mod tests {
         assert_eq!(e.time_ms, 1704067201000);
         assert_eq!(e.keyword("eventName"), Some("CreateApp"));
         assert_eq!(e.keyword("userIdentity.type"), Some("IAMUser"));
-        let has = |p: &str, v: &str| e.paths.iter().any(|(a, b)| a == p && b == v);
+        let has = |p: &str, v: &str| e.paths.iter().any(|t| *t == format!("{p}\0{v}"));
         assert!(has(
             "requestParameters.resourceSpec.instanceType",
             "ml.t3.medium"
