@@ -252,24 +252,14 @@ impl Writer {
         let docs = searcher
             .search(&q, &DocSetCollector)
             .map_err(tv(&self.dir))?;
-        let io = |source| IndexError::Io {
-            dir: self.dir.clone(),
-            source,
-        };
-        // (key column, its terms, actor column, its terms) per segment, dictionaries read once in order:
-        // one ordinal lookup per AssumeRole inflated a zstd block each (most of a rerun's time).
         let mut cols: Vec<Option<ColumnTerms>> = vec![None; searcher.segment_readers().len()];
         for addr in docs {
-            let slot = &mut cols[addr.segment_ord as usize];
-            let c = match slot {
-                Some(c) => c,
-                None => {
-                    let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
-                    let key = ff.str(names::ISSUED_KEY).map_err(tv(&self.dir))?;
-                    let actor = ff.str(names::ACTOR).map_err(tv(&self.dir))?;
-                    slot.insert(ColumnTerms::read(key, actor).map_err(io)?)
-                }
-            };
+            let c = self.column_terms(
+                &searcher,
+                &mut cols,
+                addr,
+                &[names::ISSUED_KEY, names::ACTOR],
+            )?;
             if let (Some(k), Some(a)) = (c.first(0, addr.doc_id), c.first(1, addr.doc_id)) {
                 self.issued.insert(k.to_string(), a.to_string());
             }
@@ -429,41 +419,41 @@ impl Writer {
         let docs = searcher
             .search(&q, &DocSetCollector)
             .map_err(tv(&self.dir))?;
-        let io = |source| IndexError::Io {
-            dir: self.dir.clone(),
-            source,
-        };
-        // Each segment's ledger column dictionary is read once, in order: looking its values up one
-        // ordinal at a time inflates a zstd block per object (a rerun over 618 objects took 1.2 s).
-        let mut terms: Vec<Option<Vec<String>>> = vec![None; searcher.segment_readers().len()];
+        let mut cols: Vec<Option<ColumnTerms>> = vec![None; searcher.segment_readers().len()];
         let mut out = HashSet::with_capacity(docs.len());
         for addr in docs {
-            let seg = searcher.segment_reader(addr.segment_ord);
-            let Some(col) = seg
-                .fast_fields()
-                .str(super::schema::F_LEDGER)
-                .map_err(tv(&self.dir))?
-            else {
-                continue;
-            };
-            let seg_terms = match &mut terms[addr.segment_ord as usize] {
-                Some(t) => t,
-                slot => {
-                    let mut all = Vec::new();
-                    let mut stream = col.dictionary().stream().map_err(io)?;
-                    while stream.advance() {
-                        all.push(String::from_utf8_lossy(stream.key()).into_owned());
-                    }
-                    slot.insert(all)
-                }
-            };
-            for ord in col.term_ords(addr.doc_id) {
-                if let Some(t) = seg_terms.get(ord as usize) {
-                    out.insert(t.clone());
-                }
+            let c = self.column_terms(&searcher, &mut cols, addr, &[super::schema::F_LEDGER])?;
+            if let Some(k) = c.first(0, addr.doc_id) {
+                out.insert(k.to_string());
             }
         }
         Ok(out)
+    }
+
+    /// The columns `names` of the segment of `addr`, with their dictionaries (read once per segment and
+    /// kept in `cache`): looking values up one ordinal at a time inflates a zstd block per lookup, which
+    /// was most of a rerun's time (1.2 s for 618 objects).
+    fn column_terms<'c>(
+        &self,
+        searcher: &tantivy::Searcher,
+        cache: &'c mut [Option<ColumnTerms>],
+        addr: tantivy::DocAddress,
+        names: &[&str],
+    ) -> Result<&'c ColumnTerms, IndexError> {
+        let slot = &mut cache[addr.segment_ord as usize];
+        if slot.is_none() {
+            let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
+            let cols = names
+                .iter()
+                .map(|n| ff.str(n))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(tv(&self.dir))?;
+            *slot = Some(ColumnTerms::read(cols).map_err(|source| IndexError::Io {
+                dir: self.dir.clone(),
+                source,
+            })?);
+        }
+        Ok(slot.as_ref().expect("filled above"))
     }
 
     fn is_present(&self, id_hash: u64) -> Result<bool, IndexError> {
@@ -599,9 +589,9 @@ struct ColumnTerms {
 }
 
 impl ColumnTerms {
-    fn read(a: Option<StrColumn>, b: Option<StrColumn>) -> std::io::Result<ColumnTerms> {
+    fn read(columns: Vec<Option<StrColumn>>) -> std::io::Result<ColumnTerms> {
         let mut cols = Vec::new();
-        for c in [a, b] {
+        for c in columns {
             let mut terms = Vec::new();
             if let Some(col) = &c {
                 let mut stream = col.dictionary().stream()?;
