@@ -228,6 +228,10 @@ pub struct IngestCommon {
     /// Commit (make data visible and durable, with the record of done objects) every N added events
     #[arg(long, value_name = "N", default_value_t = crate::index::write::DEFAULT_COMMIT_EVERY, global = true)]
     pub commit_every: usize,
+    /// At the end of a run, merge small segments into segments of at most N events (bounds the memory
+    /// of a merge; larger means fewer segments)
+    #[arg(long, value_name = "N", default_value_t = crate::index::merge::DEFAULT_MAX_MERGE_DOCS, global = true)]
+    pub merge_max_docs: u32,
     /// Read, decode and normalise everything but index nothing (measures the decode limit)
     #[arg(long, global = true)]
     pub dry_run: bool,

@@ -258,17 +258,26 @@ fn thread_pool(threads: Option<usize>) -> Result<(), Error> {
 }
 
 fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterConfig, Error> {
+    if c.merge_max_docs < 2 {
+        return Err(Error::Usage("--merge-max-docs must be at least 2".into()));
+    }
     if c.memory_mb < 32 {
         return Err(Error::Usage("--memory-mb must be at least 32".into()));
     }
+    // tantivy needs at least 15 MB per indexing thread; two threads keep up with decode on 2 cores.
+    let threads = (c.memory_mb / 16).clamp(1, 2);
     Ok(WriterConfig {
         dir: index,
         heap_bytes: c.memory_mb * 1024 * 1024,
-        // tantivy needs at least 15 MB per indexing thread; two threads keep up with decode on 2 cores.
-        threads: (c.memory_mb / 16).clamp(1, 2),
+        threads,
         reindex: c.reindex,
         commit_every: c.commit_every,
         dry_run: c.dry_run,
+        merge: crate::index::merge::MergeConfig {
+            max_docs: c.merge_max_docs,
+            parallel: threads,
+            ..Default::default()
+        },
     })
 }
 
@@ -384,7 +393,10 @@ fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result
         }
         summaries.push(s);
     }
-    writer.finish()?;
+    let fin = writer.finish()?;
+    if a.common.summary == SummaryFormat::Text && !a.common.dry_run {
+        report_finish(&fin);
+    }
     let failed = summaries.iter().any(Summary::failed);
     if a.common.summary == SummaryFormat::Json {
         let mut out = std::io::stdout().lock();
@@ -429,5 +441,12 @@ fn report_text(s: &Summary) {
         s.records_failed,
         s.seconds,
         s.events_per_second
+    );
+}
+
+fn report_finish(f: &crate::index::Finished) {
+    eprintln!(
+        "sagetrail: index: committed; {} segments merged into {} ({} segments now); {:.2}s",
+        f.segments_merged, f.merges, f.segments, f.seconds
     );
 }

@@ -3,6 +3,7 @@
 //! Owns the on-disk layout (a tantivy directory), turning events into documents, the ingest ledger
 //! committed atomically with the data, and executing queries (`search`, `stats`, `info`).
 
+pub mod merge;
 pub mod phrase;
 pub mod read;
 pub mod schema;
@@ -16,7 +17,7 @@ use thiserror::Error;
 
 pub use read::Reader;
 pub use schema::Fields;
-pub use write::{PreparedDoc, Writer, WriterConfig};
+pub use write::{Finished, PreparedDoc, Writer, WriterConfig};
 
 /// Doc store block size. CloudTrail records repeat long ARNs and user agents across hundreds of records,
 /// so a bigger window compresses markedly better: measured on 100k generated events (zstd level 1),

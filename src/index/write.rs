@@ -19,7 +19,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::schema::{id_hash, text_analyzer, Fields, DOC_LEDGER, MAX_WORD_LEN};
-use super::{open, tv, IndexError};
+use super::{merge, open, tv, IndexError};
 use crate::catalog::{self, names, FieldKind};
 use crate::model::{Event, ObjectRef, Stitch};
 
@@ -40,6 +40,8 @@ pub struct WriterConfig {
     pub commit_every: usize,
     /// Decode, normalise and prepare, but add nothing and commit nothing (the decode-limit benchmark).
     pub dry_run: bool,
+    /// How big the end-of-run merges may get.
+    pub merge: merge::MergeConfig,
 }
 
 /// An event turned into a document, ready for the single writer (which adds `actor`, see stitching).
@@ -166,6 +168,44 @@ fn id_hash_of(name: &str, val: &str, event_id: &str, event_id_hash: u64) -> u64 
     }
 }
 
+/// What the end of a run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Finished {
+    /// Segments merged away, and the merges that took them.
+    pub segments_merged: usize,
+    pub merges: usize,
+    /// Segments in the index afterwards.
+    pub segments: usize,
+    /// Time of the final commit and the merges.
+    pub seconds: f64,
+}
+
+/// Digests of the events a run added: a hash set for the open batch, a sorted vector for the committed
+/// ones (8 bytes an event, no slack: a hash set of a million digests takes 16–24 bytes each while it grows,
+/// which showed in the peak memory of large loads).
+#[derive(Default)]
+struct RunDigests {
+    batch: FxHashSet<u64>,
+    committed: Vec<u64>,
+}
+
+impl RunDigests {
+    fn contains(&self, d: u64) -> bool {
+        self.batch.contains(&d) || self.committed.binary_search(&d).is_ok()
+    }
+
+    fn insert(&mut self, d: u64) {
+        self.batch.insert(d);
+    }
+
+    /// After a commit: move the batch into the sorted vector (the set keeps its capacity for the next).
+    fn seal(&mut self) {
+        self.committed.reserve_exact(self.batch.len());
+        self.committed.extend(self.batch.drain());
+        self.committed.sort_unstable();
+    }
+}
+
 /// The one writer of an index.
 pub struct Writer {
     dir: PathBuf,
@@ -173,10 +213,10 @@ pub struct Writer {
     fields: Fields,
     writer: IndexWriter,
     reader: IndexReader,
-    /// Digests of the event ids added by this run, committed or not (16 bytes an event). Looking each
-    /// event up in the index instead costs a term-dictionary block read per segment: at a million events
-    /// that was most of the ingest time.
-    added: FxHashSet<u64>,
+    /// Digests of the event ids added by this run, committed or not. Looking each event up in the index
+    /// instead costs a term-dictionary block read per segment: at a million events that was most of the
+    /// ingest time.
+    added: RunDigests,
     pending_events: usize,
     /// The index as it was when this writer opened (None when it was empty): what `added` does not cover.
     base: Option<tantivy::Searcher>,
@@ -191,6 +231,7 @@ pub struct Writer {
     /// Keys learned (or whose actor changed) in the uncommitted batch: their earlier events need fixing.
     learned: HashSet<String>,
     dry_run: bool,
+    merge: merge::MergeConfig,
 }
 
 /// `_doc` value of a stitching marker: "the events of this key may carry an outdated actor". Committed
@@ -210,6 +251,8 @@ impl Writer {
                 },
                 other => tv(&cfg.dir)(other),
             })?;
+        // Merging happens at the end of a run, bounded (see `merge`), never beside the indexing threads.
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -222,7 +265,7 @@ impl Writer {
             fields,
             writer,
             reader,
-            added: FxHashSet::default(),
+            added: RunDigests::default(),
             pending_events: 0,
             base: None,
             keys_used: FxHashSet::default(),
@@ -230,6 +273,7 @@ impl Writer {
             issued: HashMap::new(),
             learned: HashSet::new(),
             dry_run: cfg.dry_run,
+            merge: cfg.merge,
         };
         if cfg.reindex {
             w.writer.delete_all_documents().map_err(tv(&w.dir))?;
@@ -457,7 +501,7 @@ impl Writer {
     }
 
     fn is_present(&self, id_hash: u64) -> Result<bool, IndexError> {
-        if self.added.contains(&id_hash) {
+        if self.added.contains(id_hash) {
             return Ok(true);
         }
         let Some(base) = &self.base else {
@@ -567,18 +611,66 @@ impl Writer {
         self.reader.reload().map_err(tv(&self.dir))?;
         self.pending_events = 0;
         self.empty_at_start = false;
+        self.added.seal();
         Ok(())
     }
 
-    /// Final commit, then wait for merges so the index is compact on disk.
-    pub fn finish(mut self) -> Result<(), IndexError> {
+    /// Final commit, then the end-of-run merges.
+    pub fn finish(mut self) -> Result<Finished, IndexError> {
+        let started = std::time::Instant::now();
         if self.dry_run {
-            return Ok(());
+            return Ok(Finished::default());
         }
         self.commit()?;
+        let mut done = self.merge_small_segments()?;
         self.writer.wait_merging_threads().map_err(tv(&self.dir))?;
-        let _ = &self.index;
-        Ok(())
+        done.seconds = started.elapsed().as_secs_f64();
+        Ok(done)
+    }
+
+    /// Merge the small segments, one bounded group after another (see [`super::merge`]). Each merge
+    /// replaces its inputs atomically in the index meta, so a kill in between loses nothing.
+    fn merge_small_segments(&mut self) -> Result<Finished, IndexError> {
+        let metas = self.index.searchable_segment_metas().map_err(tv(&self.dir))?;
+        let sizes: Vec<merge::SegmentSize> = metas
+            .iter()
+            .map(|m| merge::SegmentSize {
+                id: m.id().uuid_string(),
+                live_docs: m.num_docs(),
+                deleted_docs: m.num_deleted_docs(),
+            })
+            .collect();
+        let groups: Vec<Vec<tantivy::index::SegmentId>> = merge::plan(&sizes, &self.merge)
+            .into_iter()
+            .map(|group| {
+                metas
+                    .iter()
+                    .filter(|m| group.contains(&m.id().uuid_string()))
+                    .map(|m| m.id())
+                    .collect()
+            })
+            .collect();
+        // Files stay while anything holds their segment's meta: let go of ours and of old searchers.
+        drop(metas);
+        self.base = None;
+        for batch in groups.chunks(self.merge.parallel.max(1)) {
+            let running: Vec<_> = batch.iter().map(|ids| self.writer.merge(ids)).collect();
+            for m in running {
+                m.wait().map_err(tv(&self.dir))?;
+            }
+        }
+        self.reader.reload().map_err(tv(&self.dir))?;
+        // The merged-away segments' files go now, not at the next run.
+        self.writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(tv(&self.dir))?;
+        Ok(Finished {
+            segments_merged: groups.iter().map(Vec::len).sum(),
+            merges: groups.len(),
+            segments: self.reader.searcher().segment_readers().len(),
+            seconds: 0.0,
+        })
     }
 }
 
@@ -636,6 +728,22 @@ fn first_str(c: &Option<StrColumn>, doc: tantivy::DocId) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_digests_remember_across_seals() {
+        let mut r = RunDigests::default();
+        for d in [5u64, 1, 9] {
+            r.insert(d);
+        }
+        assert!(r.contains(1) && !r.contains(2));
+        r.seal();
+        r.insert(2);
+        assert!(r.contains(1) && r.contains(5) && r.contains(9) && r.contains(2));
+        assert!(!r.contains(3));
+        r.seal();
+        assert_eq!(r.committed, vec![1, 2, 5, 9]);
+        assert!(r.batch.is_empty());
+    }
 
     /// The byte-level split must give exactly the analyzer's words (deduplicated), or full text would
     /// miss what a query tokenizes differently.
