@@ -3,7 +3,7 @@
 //! Pure functions over one parsed CloudTrail record; each rule is the one documented in
 //! `schema/fields.toml`. No IO and no knowledge of the index.
 
-use serde_json::Value;
+use super::tree::Json;
 
 /// The derived keys of one event. Names in ARNs are lowercased by SageMaker, so `domain_id`, `space_arn`,
 /// `space_name` and `user_profile` are returned lowercased.
@@ -26,15 +26,11 @@ const TAG_USER_PROFILE_ARN: &str = "sagemaker:user-profile-arn";
 /// A Studio session's role session name: `assumed-role/<ExecutionRole>/SageMaker`.
 const STUDIO_SESSION_SUFFIX: &str = "/SageMaker";
 
-fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.as_object()?.get(*p)?;
-    }
-    Some(cur)
+fn get<'a, 'j>(v: &'a Json<'j>, path: &[&str]) -> Option<&'a Json<'j>> {
+    v.at(path)
 }
 
-fn get_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+fn get_str<'a>(v: &'a Json<'_>, path: &[&str]) -> Option<&'a str> {
     get(v, path)?.as_str().filter(|s| !s.is_empty())
 }
 
@@ -87,15 +83,14 @@ impl<'a> SageMakerArn<'a> {
 }
 
 /// `requestParameters.tags` as (key, value) pairs; accepts `key`/`value` and `Key`/`Value`.
-fn tags(rec: &Value) -> Vec<(&str, &str)> {
-    let Some(arr) = get(rec, &["requestParameters", "tags"]).and_then(Value::as_array) else {
+fn tags<'a>(rec: &'a Json<'_>) -> Vec<(&'a str, &'a str)> {
+    let Some(arr) = get(rec, &["requestParameters", "tags"]).and_then(Json::as_array) else {
         return Vec::new();
     };
     arr.iter()
         .filter_map(|t| {
-            let o = t.as_object()?;
-            let k = o.get("key").or_else(|| o.get("Key"))?.as_str()?;
-            let v = o.get("value").or_else(|| o.get("Value"))?.as_str()?;
+            let k = t.get("key").or_else(|| t.get("Key"))?.as_str()?;
+            let v = t.get("value").or_else(|| t.get("Value"))?.as_str()?;
             Some((k, v))
         })
         .collect()
@@ -107,17 +102,17 @@ fn tag<'a>(tags: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| *v)
 }
 
-fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+fn collect_strings<'a>(v: &'a Json<'_>, out: &mut Vec<&'a str>) {
     match v {
-        Value::String(s) => out.push(s),
-        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        Json::Str(s) => out.push(s),
+        Json::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Json::Object(o) => o.iter().for_each(|(_, x)| collect_strings(x, out)),
         _ => {}
     }
 }
 
 /// SageMaker ARNs found in responseElements and in tag values, in document order.
-fn candidate_arns<'a>(rec: &'a Value, tags: &[(&'a str, &'a str)]) -> Vec<SageMakerArn<'a>> {
+fn candidate_arns<'a>(rec: &'a Json<'_>, tags: &[(&'a str, &'a str)]) -> Vec<SageMakerArn<'a>> {
     let mut strings = Vec::new();
     if let Some(re) = get(rec, &["responseElements"]) {
         collect_strings(re, &mut strings);
@@ -131,7 +126,7 @@ fn candidate_arns<'a>(rec: &'a Value, tags: &[(&'a str, &'a str)]) -> Vec<SageMa
 }
 
 /// The partition of the record's own ARNs, else the one its region implies.
-fn partition(rec: &Value) -> String {
+fn partition(rec: &Json) -> String {
     if let Some(p) = get_str(rec, &["userIdentity", "arn"]).and_then(|a| a.split(':').nth(1)) {
         if !p.is_empty() {
             return p.to_string();
@@ -148,13 +143,13 @@ fn partition(rec: &Value) -> String {
 }
 
 /// True when the caller is a Studio session: `assumed-role/<ExecutionRole>/SageMaker`.
-pub fn is_studio_session(rec: &Value) -> bool {
+pub fn is_studio_session(rec: &Json) -> bool {
     get_str(rec, &["userIdentity", "arn"]).is_some_and(|a| a.ends_with(STUDIO_SESSION_SUFFIX))
 }
 
 /// The principal behind an event when nothing better is known: its ARN, else the Identity Center user it
 /// acted for, else the AWS service that acted.
-pub fn principal(rec: &Value) -> Option<String> {
+pub fn principal(rec: &Json) -> Option<String> {
     get_str(rec, &["userIdentity", "arn"])
         .or_else(|| get_str(rec, &["userIdentity", "onBehalfOf", "userId"]))
         .or_else(|| get_str(rec, &["userIdentity", "invokedBy"]))
@@ -163,7 +158,7 @@ pub fn principal(rec: &Value) -> Option<String> {
 }
 
 /// For AssumeRole* calls, the access key of the credentials they issued.
-pub fn issued_access_key(rec: &Value) -> Option<String> {
+pub fn issued_access_key(rec: &Json) -> Option<String> {
     get_str(rec, &["eventName"])
         .filter(|n| n.starts_with("AssumeRole"))
         .and(get_str(
@@ -174,7 +169,7 @@ pub fn issued_access_key(rec: &Value) -> Option<String> {
 }
 
 /// Every derived key of one record.
-pub fn attribute(rec: &Value) -> Attribution {
+pub fn attribute(rec: &Json) -> Attribution {
     let tags = tags(rec);
     let arns = candidate_arns(rec, &tags);
 
@@ -275,7 +270,7 @@ pub fn attribute(rec: &Value) -> Attribution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole";
     const STUDIO_ARN: &str =
@@ -382,7 +377,9 @@ mod tests {
             },
         ];
         for c in cases {
-            assert_eq!(attribute(&c.rec), c.want, "case: {}", c.name);
+            let text = c.rec.to_string();
+            let rec = Json::parse(&text).unwrap();
+            assert_eq!(attribute(&rec), c.want, "case: {}", c.name);
         }
     }
 

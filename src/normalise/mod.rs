@@ -5,13 +5,14 @@
 
 pub mod attribution;
 pub mod studio_log;
+pub mod tree;
 
-use serde_json::Value;
 use thiserror::Error;
 
 use crate::catalog::{self, names, FieldKind};
 use crate::decode::minify::minify;
 use crate::model::{Event, EventKind};
+use tree::Json;
 
 /// Values longer than this are not indexed as exact terms (they stay in full text and in the record):
 /// policy documents and notebook payloads would bloat the term dictionary for lookups nobody types.
@@ -47,27 +48,28 @@ pub struct Normalised {
 
 /// Normalise one CloudTrail record given as its original JSON text.
 pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
-    let v: Value =
-        serde_json::from_str(raw).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
-    let obj = v.as_object().ok_or(RecordError::NotAnObject)?;
-    let event_id = obj
+    let v = Json::parse(raw).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
+    if !v.is_object() {
+        return Err(RecordError::NotAnObject);
+    }
+    let event_id = v
         .get("eventID")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .filter(|s| !s.is_empty())
         .ok_or(RecordError::MissingEventId)?
         .to_string();
-    let time_str = obj
+    let time_str = v
         .get("eventTime")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or_else(|| RecordError::MissingEventTime(event_id.clone()))?;
     let time_ms = parse_event_time(time_str).ok_or_else(|| RecordError::BadEventTime {
         id: event_id.clone(),
         time: time_str.to_string(),
     })?;
 
-    let warning = obj
+    let warning = v
         .get("eventVersion")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .filter(|ver| ver.split('.').next() != Some(KNOWN_EVENT_VERSION_MAJOR))
         .map(|ver| format!("record {event_id}: eventVersion {ver} has an unknown major version; indexed as 1.x"));
 
@@ -90,11 +92,11 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
         names::EVENT_TYPE,
         names::RECIPIENT_ACCOUNT,
     ] {
-        if let Some(s) = obj.get(name).and_then(scalar_string) {
+        if let Some(s) = v.get(name).and_then(scalar_string) {
             ev.keywords.push((name, s));
         }
     }
-    if let Some(ui) = obj.get("userIdentity") {
+    if let Some(ui) = v.get("userIdentity") {
         for (name, key) in [
             (names::UI_TYPE, "type"),
             (names::UI_ARN, "arn"),
@@ -130,8 +132,7 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     }
 
     let mut path = String::with_capacity(64);
-    // Attribution is done with the tree; now take it apart, moving its strings instead of copying them.
-    flatten(v, &mut path, &mut ev);
+    flatten(&v, &mut path, &mut ev);
     Ok(Normalised { event: ev, warning })
 }
 
@@ -142,46 +143,46 @@ pub fn parse_event_time(s: &str) -> Option<i64> {
         .map(|t| t.as_millisecond())
 }
 
-fn scalar_string(v: &Value) -> Option<String> {
+fn scalar_string(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Json::Str(s) if !s.is_empty() => Some(s.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 /// Walk the record: every scalar leaf becomes an open path (unless it has a named field) and every string
 /// a full-text value (unless it is an identifier or a timestamp). Array elements share their parent's path.
-fn flatten(v: Value, path: &mut String, ev: &mut Event) {
+fn flatten(v: &Json, path: &mut String, ev: &mut Event) {
     match v {
-        Value::Object(o) => {
+        Json::Object(o) => {
             for (k, child) in o {
                 let len = path.len();
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(&k);
+                path.push_str(k);
                 flatten(child, path, ev);
                 path.truncate(len);
             }
         }
-        Value::Array(a) => a.into_iter().for_each(|x| flatten(x, path, ev)),
-        Value::Null => {}
-        Value::String(s) => {
-            if !leaf(path, &s, ev) || s.is_empty() || looks_like_timestamp(&s) {
+        Json::Array(a) => a.iter().for_each(|x| flatten(x, path, ev)),
+        Json::Null => {}
+        Json::Str(s) => {
+            if !leaf(path, s, ev) || s.is_empty() || looks_like_timestamp(s) {
                 return;
             }
             // The same ARN or name often appears several times in a record: full text needs it once.
-            if !ev.texts.contains(&s) {
-                ev.texts.push(s);
+            if !ev.texts.iter().any(|t| t == s) {
+                ev.texts.push(s.to_string());
             }
         }
-        Value::Number(n) => {
+        Json::Number(n) => {
             leaf(path, &n.to_string(), ev);
         }
-        Value::Bool(b) => {
-            leaf(path, if b { "true" } else { "false" }, ev);
+        Json::Bool(b) => {
+            leaf(path, if *b { "true" } else { "false" }, ev);
         }
     }
 }
