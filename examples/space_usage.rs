@@ -1,5 +1,13 @@
 //! Per-field space usage of a sagetrail index (diagnostics for benches): `space_usage INDEX_DIR`.
+//! With `--postings`, also the postings per document of each field (the work of indexing is one hash
+//! probe per posting).
 fn main() {
+    if std::env::args().any(|a| a == "--postings") {
+        let dir = std::env::args()
+            .nth(1)
+            .expect("space_usage INDEX_DIR --postings");
+        postings(&dir);
+    }
     let dir = std::env::args().nth(1).expect("space_usage INDEX_DIR");
     let index = tantivy::Index::open_in_dir(&dir).expect("open index");
     let searcher = index.reader().expect("reader").searcher();
@@ -28,4 +36,37 @@ fn main() {
             println!("{bytes:>12} {part:<10} {field}");
         }
     }
+}
+
+fn postings(dir: &str) {
+    let index = tantivy::Index::open_in_dir(dir).expect("open index");
+    let searcher = index.reader().expect("reader").searcher();
+    let schema = index.schema();
+    let docs = searcher.num_docs().max(1) as f64;
+    let mut rows = Vec::new();
+    for (field, entry) in schema.fields() {
+        if !entry.is_indexed() {
+            continue;
+        }
+        let (mut terms, mut postings) = (0u64, 0u64);
+        for seg in searcher.segment_readers() {
+            let inv = seg.inverted_index(field).expect("inverted index");
+            let mut stream = inv.terms().stream().expect("terms");
+            while let Some((_, info)) = stream.next() {
+                terms += 1;
+                postings += info.doc_freq as u64;
+            }
+        }
+        rows.push((postings, terms, entry.name().to_string()));
+    }
+    rows.sort_by(|a, b| b.cmp(a));
+    println!(
+        "{:>10} {:>10}  field (per document: postings; distinct terms in all segments)",
+        "post/doc", "terms"
+    );
+    for (p, t, name) in rows.iter().filter(|r| r.0 > 0) {
+        println!("{:>10.2} {:>10}  {name}", *p as f64 / docs, t);
+    }
+    let total: u64 = rows.iter().map(|r| r.0).sum();
+    println!("{:>10.2} {:>10}  all fields", total as f64 / docs, "");
 }

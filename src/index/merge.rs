@@ -143,7 +143,10 @@ mod tests {
             seg("a", 200_000, 0),
             seg("night", 10_000, 0),
         ];
-        assert!(plan(&segs, &cfg(1_000_000)).is_empty(), "two small ones wait");
+        assert!(
+            plan(&segs, &cfg(1_000_000)).is_empty(),
+            "two small ones wait"
+        );
         let mut segs = segs;
         segs.push(seg("night2", 12_000, 0));
         assert_eq!(

@@ -631,7 +631,10 @@ impl Writer {
     /// Merge the small segments, one bounded group after another (see [`super::merge`]). Each merge
     /// replaces its inputs atomically in the index meta, so a kill in between loses nothing.
     fn merge_small_segments(&mut self) -> Result<Finished, IndexError> {
-        let metas = self.index.searchable_segment_metas().map_err(tv(&self.dir))?;
+        let metas = self
+            .index
+            .searchable_segment_metas()
+            .map_err(tv(&self.dir))?;
         let sizes: Vec<merge::SegmentSize> = metas
             .iter()
             .map(|m| merge::SegmentSize {

@@ -192,7 +192,15 @@ mod tests {
 
     #[test]
     fn numbers_print_like_serde_json_values() {
-        for text in ["0", "12345678901234567890", "-7", "1e3", "0.1", "1.50", "-0.0"] {
+        for text in [
+            "0",
+            "12345678901234567890",
+            "-7",
+            "1e3",
+            "0.1",
+            "1.50",
+            "-0.0",
+        ] {
             let ours = match Json::parse(text).unwrap() {
                 Json::Number(n) => n.to_string(),
                 other => panic!("{other:?}"),
