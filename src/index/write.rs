@@ -6,10 +6,10 @@
 //! were added, in the same commit, so a kill leaves either both or neither.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
@@ -168,6 +168,37 @@ fn id_hash_of(name: &str, val: &str, event_id: &str, event_id_hash: u64) -> u64 
     }
 }
 
+/// Identity stitching: access key issued by an AssumeRole* call → the actor behind that call. Held for
+/// every issued key of the index, so kept compact: a 64-bit digest per key and interned actors (few
+/// distinct), ~16 bytes a key where two `String`s took ~150 (60 MB at 4M events).
+#[derive(Default)]
+struct IssuedKeys {
+    by_key: FxHashMap<u64, u32>,
+    actors: Vec<String>,
+    actor_ids: FxHashMap<String, u32>,
+}
+
+impl IssuedKeys {
+    fn get(&self, key: &str) -> Option<&str> {
+        let id = *self.by_key.get(&key_digest(key))?;
+        Some(self.actors[id as usize].as_str())
+    }
+
+    /// Record `key → actor`; true when that changed what `key` maps to.
+    fn insert(&mut self, key: &str, actor: &str) -> bool {
+        let id = match self.actor_ids.get(actor) {
+            Some(&id) => id,
+            None => {
+                let id = self.actors.len() as u32;
+                self.actors.push(actor.to_string());
+                self.actor_ids.insert(actor.to_string(), id);
+                id
+            }
+        };
+        self.by_key.insert(key_digest(key), id) != Some(id)
+    }
+}
+
 /// What the end of a run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Finished {
@@ -227,7 +258,7 @@ pub struct Writer {
     /// True until the first commit when the index started empty: nothing committed to look up.
     empty_at_start: bool,
     /// Identity stitching: access key issued by an AssumeRole* call → the actor behind that call.
-    issued: HashMap<String, String>,
+    issued: IssuedKeys,
     /// Keys learned (or whose actor changed) in the uncommitted batch: their earlier events need fixing.
     learned: HashSet<String>,
     dry_run: bool,
@@ -270,7 +301,7 @@ impl Writer {
             base: None,
             keys_used: FxHashSet::default(),
             commit_every: cfg.commit_every.max(1),
-            issued: HashMap::new(),
+            issued: IssuedKeys::default(),
             learned: HashSet::new(),
             dry_run: cfg.dry_run,
             merge: cfg.merge,
@@ -305,7 +336,7 @@ impl Writer {
                 &[names::ISSUED_KEY, names::ACTOR],
             )?;
             if let (Some(k), Some(a)) = (c.first(0, addr.doc_id), c.first(1, addr.doc_id)) {
-                self.issued.insert(k.to_string(), a.to_string());
+                self.issued.insert(k, a);
             }
         }
         Ok(())
@@ -344,6 +375,7 @@ impl Writer {
                 .access_key
                 .as_ref()
                 .and_then(|k| self.issued.get(k))
+                .map(str::to_string)
             {
                 return Some(a.clone());
             }
@@ -364,8 +396,7 @@ impl Writer {
                 .expect("actor is in the catalogue");
             d.doc.add_text(f, a);
             if let Some(k) = &d.stitch.issued_key {
-                if self.issued.get(k) != Some(a) {
-                    self.issued.insert(k.clone(), a.clone());
+                if self.issued.insert(k, a) {
                     self.learned.insert(k.clone());
                 }
             }
@@ -384,7 +415,7 @@ impl Writer {
         // A key comes back on the list only when its actor changed, so this ends: each change moves an
         // actor closer to the head of its chain.
         while let Some(k) = work.pop() {
-            let Some(actor) = self.issued.get(&k).cloned() else {
+            let Some(actor) = self.issued.get(&k).map(str::to_string) else {
                 continue;
             };
             let (key_field, _) = self.fields.named(names::UI_ACCESS_KEY).expect("catalogue");
@@ -427,8 +458,7 @@ impl Writer {
                 let (actor_field, _) = self.fields.named(names::ACTOR).expect("catalogue");
                 d.doc.add_text(actor_field, &actor);
                 if let Some(k2) = &d.stitch.issued_key {
-                    if self.issued.get(k2) != Some(&actor) {
-                        self.issued.insert(k2.clone(), actor.clone());
+                    if self.issued.insert(k2, &actor) {
                         work.push(k2.clone());
                     }
                 }
@@ -622,59 +652,69 @@ impl Writer {
             return Ok(Finished::default());
         }
         self.commit()?;
-        let mut done = self.merge_small_segments()?;
-        self.writer.wait_merging_threads().map_err(tv(&self.dir))?;
+        // Searchers keep every segment they saw mapped, and a merge pages its inputs in: with them alive,
+        // the merges of a 4M-event load held the whole index resident (peak 980 MB). Let them go first.
+        let Writer {
+            dir,
+            index,
+            mut writer,
+            reader,
+            base,
+            merge: cfg,
+            ..
+        } = self;
+        drop(base);
+        drop(reader);
+        let mut done = merge_small_segments(&dir, &index, &mut writer, &cfg)?;
+        writer.wait_merging_threads().map_err(tv(&dir))?;
         done.seconds = started.elapsed().as_secs_f64();
         Ok(done)
     }
+}
 
-    /// Merge the small segments, one bounded group after another (see [`super::merge`]). Each merge
-    /// replaces its inputs atomically in the index meta, so a kill in between loses nothing.
-    fn merge_small_segments(&mut self) -> Result<Finished, IndexError> {
-        let metas = self
-            .index
-            .searchable_segment_metas()
-            .map_err(tv(&self.dir))?;
-        let sizes: Vec<merge::SegmentSize> = metas
-            .iter()
-            .map(|m| merge::SegmentSize {
-                id: m.id().uuid_string(),
-                live_docs: m.num_docs(),
-                deleted_docs: m.num_deleted_docs(),
-            })
-            .collect();
-        let groups: Vec<Vec<tantivy::index::SegmentId>> = merge::plan(&sizes, &self.merge)
-            .into_iter()
-            .map(|group| {
-                metas
-                    .iter()
-                    .filter(|m| group.contains(&m.id().uuid_string()))
-                    .map(|m| m.id())
-                    .collect()
-            })
-            .collect();
-        // Files stay while anything holds their segment's meta: let go of ours and of old searchers.
-        drop(metas);
-        self.base = None;
-        for batch in groups.chunks(self.merge.parallel.max(1)) {
-            let running: Vec<_> = batch.iter().map(|ids| self.writer.merge(ids)).collect();
-            for m in running {
-                m.wait().map_err(tv(&self.dir))?;
-            }
-        }
-        self.reader.reload().map_err(tv(&self.dir))?;
-        // The merged-away segments' files go now, not at the next run.
-        self.writer
-            .garbage_collect_files()
-            .wait()
-            .map_err(tv(&self.dir))?;
-        Ok(Finished {
-            segments_merged: groups.iter().map(Vec::len).sum(),
-            merges: groups.len(),
-            segments: self.reader.searcher().segment_readers().len(),
-            seconds: 0.0,
+/// Merge the small segments, a bounded group at a time (see [`super::merge`]). Each merge replaces its
+/// inputs atomically in the index meta, so a kill in between loses nothing.
+fn merge_small_segments(
+    dir: &Path,
+    index: &Index,
+    writer: &mut IndexWriter,
+    cfg: &merge::MergeConfig,
+) -> Result<Finished, IndexError> {
+    let metas = index.searchable_segment_metas().map_err(tv(dir))?;
+    let sizes: Vec<merge::SegmentSize> = metas
+        .iter()
+        .map(|m| merge::SegmentSize {
+            id: m.id().uuid_string(),
+            live_docs: m.num_docs(),
+            deleted_docs: m.num_deleted_docs(),
         })
+        .collect();
+    let groups: Vec<Vec<tantivy::index::SegmentId>> = merge::plan(&sizes, cfg)
+        .into_iter()
+        .map(|group| {
+            metas
+                .iter()
+                .filter(|m| group.contains(&m.id().uuid_string()))
+                .map(|m| m.id())
+                .collect()
+        })
+        .collect();
+    // Files stay while anything holds their segment's meta: let go of ours.
+    drop(metas);
+    for batch in groups.chunks(cfg.parallel.max(1)) {
+        let running: Vec<_> = batch.iter().map(|ids| writer.merge(ids)).collect();
+        for m in running {
+            m.wait().map_err(tv(dir))?;
+        }
     }
+    // The merged-away segments' files go now, not at the next run.
+    writer.garbage_collect_files().wait().map_err(tv(dir))?;
+    Ok(Finished {
+        segments_merged: groups.iter().map(Vec::len).sum(),
+        merges: groups.len(),
+        segments: index.searchable_segment_metas().map_err(tv(dir))?.len(),
+        seconds: 0.0,
+    })
 }
 
 /// String columns with their whole dictionaries read in order, for per-document lookups by ordinal.
@@ -731,6 +771,19 @@ fn first_str(c: &Option<StrColumn>, doc: tantivy::DocId) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issued_keys_map_to_interned_actors() {
+        let mut k = IssuedKeys::default();
+        assert!(k.insert("ASIA1", "alice"));
+        assert!(k.insert("ASIA2", "alice"));
+        assert!(!k.insert("ASIA1", "alice"), "same mapping: no change");
+        assert!(k.insert("ASIA1", "bob"), "a new actor for a key is a change");
+        assert_eq!(k.get("ASIA1"), Some("bob"));
+        assert_eq!(k.get("ASIA2"), Some("alice"));
+        assert_eq!(k.get("ASIA3"), None);
+        assert_eq!(k.actors.len(), 2, "actors are interned");
+    }
 
     #[test]
     fn run_digests_remember_across_seals() {
