@@ -82,7 +82,10 @@ type Key = (i64, u64);
 
 impl Reader {
     pub fn open(dir: &Path) -> Result<Reader, IndexError> {
-        let (index, fields) = open(dir, false)?;
+        let (mut index, fields) = open(dir, false)?;
+        // Segments are searched in parallel (one thread a core): a phrase's verification or an audit
+        // over a multi-segment index uses every core; a keyed query does not notice.
+        index.set_default_multithread_executor().map_err(tv(dir))?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

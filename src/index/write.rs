@@ -778,7 +778,10 @@ mod tests {
         assert!(k.insert("ASIA1", "alice"));
         assert!(k.insert("ASIA2", "alice"));
         assert!(!k.insert("ASIA1", "alice"), "same mapping: no change");
-        assert!(k.insert("ASIA1", "bob"), "a new actor for a key is a change");
+        assert!(
+            k.insert("ASIA1", "bob"),
+            "a new actor for a key is a change"
+        );
         assert_eq!(k.get("ASIA1"), Some("bob"));
         assert_eq!(k.get("ASIA2"), Some("alice"));
         assert_eq!(k.get("ASIA3"), None);
