@@ -456,3 +456,51 @@ fn small_segments_are_merged_in_bounded_groups_and_answers_do_not_change() {
     assert_eq!(count(idx.path(), "*"), total);
     assert_eq!(segments(idx.path()), merged);
 }
+
+/// Two eventIDs whose digests share their low 32 bits (what the writer's per-segment prefilter keys on).
+fn colliding_event_ids() -> (String, String) {
+    let mut seen = std::collections::HashMap::new();
+    for i in 0u64.. {
+        let id = format!("collide-{i}");
+        let bits = sagetrail::index::schema::id_hash("eventID", &id) as u32;
+        if let Some(other) = seen.insert(bits, id.clone()) {
+            return (other, id);
+        }
+    }
+    unreachable!()
+}
+
+fn write_records(dir: &std::path::Path, name: &str, ids: &[&str]) {
+    let p = dir.join(format!(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/02/{name}.json.gz"
+    ));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let recs: Vec<String> = ids
+        .iter()
+        .map(|id| format!(r#"{{"eventVersion":"1.09","eventID":"{id}","eventTime":"2024-06-02T00:00:00Z","eventName":"GetObject","eventSource":"s3.amazonaws.com"}}"#))
+        .collect();
+    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    g.write_all(format!(r#"{{"Records":[{}]}}"#, recs.join(",")).as_bytes())
+        .unwrap();
+    std::fs::write(p, g.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn an_event_sharing_digest_bits_with_an_indexed_one_is_still_new() {
+    let (a, b) = colliding_event_ids();
+    let idx = tempfile::tempdir().unwrap();
+    let first = tempfile::tempdir().unwrap();
+    write_records(first.path(), "first", &[&a]);
+    let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", first.path().to_str().unwrap()]);
+    assert_eq!((code, s["eventsAdded"].as_u64()), (0, Some(1)), "{err}");
+    // A later run: `b` shares the low 32 bits with `a` (already in the index) but is another event;
+    // `a` again, from another object, is a redelivery.
+    let second = tempfile::tempdir().unwrap();
+    write_records(second.path(), "second", &[&b, &a]);
+    let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", second.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["eventsAdded"], 1, "{s}");
+    assert_eq!(s["eventsAlreadyPresent"], 1, "{s}");
+    assert_eq!(count(idx.path(), "*"), 2);
+    assert_eq!(count(idx.path(), &format!("eventID:{b}")), 1);
+}

@@ -201,6 +201,24 @@ impl IssuedKeys {
     }
 }
 
+/// Per segment of `searcher`, the `_idh` values (low 32 bits of the eventID digest) of its events, sorted.
+fn event_id_bits(searcher: &tantivy::Searcher) -> tantivy::Result<Vec<Vec<u32>>> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|seg| {
+            let col = seg.fast_fields().u64(super::schema::F_IDH)?;
+            let mut ids: Vec<u32> = (0..seg.max_doc())
+                .filter_map(|d| col.first(d))
+                .map(|v| v as u32)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
+        })
+        .collect()
+}
+
 /// What the end of a run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Finished {
@@ -253,6 +271,11 @@ pub struct Writer {
     pending_events: usize,
     /// The index as it was when this writer opened (None when it was empty): what `added` does not cover.
     base: Option<tantivy::Searcher>,
+    /// Per segment of `base`, the low 32 bits of the eventID digest of its events (its `_idh` column),
+    /// sorted: only a segment holding the bits is asked for the term. A term lookup reads a dictionary
+    /// block (~22 µs); asking every segment for every event made 20k new events into a 4M-event index
+    /// take 6.1 s and 100k redelivered ones 27 s. 4 bytes an indexed event.
+    base_ids: Vec<Vec<u32>>,
     /// Digests of the access keys used by this run's events without a sourceIdentity: only those keys (or
     /// keys in `base`) can have events whose actor a newly learned key changes.
     keys_used: FxHashSet<u64>,
@@ -301,6 +324,7 @@ impl Writer {
             added: RunDigests::default(),
             pending_events: 0,
             base: None,
+            base_ids: Vec::new(),
             keys_used: FxHashSet::default(),
             commit_every: cfg.commit_every.max(1),
             issued: IssuedKeys::default(),
@@ -317,7 +341,9 @@ impl Writer {
                 w.fix_actors(pending)?;
                 w.commit()?;
             }
-            w.base = Some(w.reader.searcher());
+            let base = w.reader.searcher();
+            w.base_ids = event_id_bits(&base).map_err(tv(&w.dir))?;
+            w.base = Some(base);
         }
         Ok(w)
     }
@@ -539,10 +565,20 @@ impl Writer {
         let Some(base) = &self.base else {
             return Ok(false);
         };
-        Ok(base
-            .doc_freq(&Term::from_field_u64(self.fields.hash, id_hash))
-            .map_err(tv(&self.dir))?
-            > 0)
+        let bits = id_hash as u32;
+        let term = Term::from_field_u64(self.fields.hash, id_hash);
+        for (seg, ids) in base.segment_readers().iter().zip(&self.base_ids) {
+            if ids.binary_search(&bits).is_ok()
+                && seg
+                    .inverted_index(self.fields.hash)
+                    .and_then(|inv| Ok(inv.doc_freq(&term)?))
+                    .map_err(tv(&self.dir))?
+                    > 0
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Add the events of one object; when `complete`, record the object as done in the same commit.
