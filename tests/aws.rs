@@ -121,15 +121,11 @@ fn upload_tree(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str, dir: &Pa
 }
 
 fn small_object(ids: &[&str], day: &str) -> Vec<u8> {
-    use std::io::Write;
     let recs: Vec<String> = ids
         .iter()
         .map(|id| format!(r#"{{"eventVersion":"1.09","eventID":"{id}","eventTime":"{day}T12:00:00Z","eventName":"ListApps","eventSource":"sagemaker.amazonaws.com"}}"#))
         .collect();
-    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    g.write_all(format!(r#"{{"Records":[{}]}}"#, recs.join(",")).as_bytes())
-        .unwrap();
-    g.finish().unwrap()
+    gzip(format!(r#"{{"Records":[{}]}}"#, recs.join(",")).as_bytes())
 }
 
 #[test]
@@ -517,14 +513,11 @@ fn studio_logs_from_cloudwatch_both_generations_incremental() {
 
 #[test]
 fn studio_logs_from_exported_files() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let mk = |rel: &str, body: &str| {
         let p = dir.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        g.write_all(body.as_bytes()).unwrap();
-        std::fs::write(p, g.finish().unwrap()).unwrap();
+        std::fs::write(p, gzip(body.as_bytes())).unwrap();
     };
     mk("exp/9f1c2d/d-exp1/bob/KernelGateway/datascience-1/000000.gz",
        "2024-05-14T10:00:00.000Z Starting kernel\n2024-05-14T10:00:01.000Z Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom\n");

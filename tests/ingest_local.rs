@@ -3,7 +3,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::Write;
 
 use common::*;
 
@@ -231,9 +230,7 @@ fn write_many(dir: &std::path::Path, objects: usize, per: usize) -> usize {
             ));
         }
         let body = format!(r#"{{"Records":[{}]}}"#, recs.join(","));
-        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        g.write_all(body.as_bytes()).unwrap();
-        std::fs::write(&p, g.finish().unwrap()).unwrap();
+        std::fs::write(&p, gzip(body.as_bytes())).unwrap();
         n += per;
     }
     n
@@ -479,10 +476,11 @@ fn write_records(dir: &std::path::Path, name: &str, ids: &[&str]) {
         .iter()
         .map(|id| format!(r#"{{"eventVersion":"1.09","eventID":"{id}","eventTime":"2024-06-02T00:00:00Z","eventName":"GetObject","eventSource":"s3.amazonaws.com"}}"#))
         .collect();
-    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    g.write_all(format!(r#"{{"Records":[{}]}}"#, recs.join(",")).as_bytes())
-        .unwrap();
-    std::fs::write(p, g.finish().unwrap()).unwrap();
+    std::fs::write(
+        p,
+        gzip(format!(r#"{{"Records":[{}]}}"#, recs.join(",")).as_bytes()),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -6,6 +6,14 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// `bytes` gzip-compressed, as trails and log exports deliver them.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    g.write_all(bytes).unwrap();
+    g.finish().unwrap()
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
