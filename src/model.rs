@@ -54,7 +54,7 @@ pub struct Event {
     /// The studio log line (full text field `message`).
     pub message: Option<String>,
     /// The record as delivered (whitespace between tokens removed), or the JSON line a log event renders as.
-    pub raw: Vec<u8>,
+    pub raw: String,
     /// What identity stitching needs (see `index::write`).
     pub stitch: Stitch,
 }

@@ -123,10 +123,14 @@ impl PhraseScorer {
         let Ok(stored) = self.store.get::<TantivyDocument>(doc) else {
             return false;
         };
-        let Some(raw) = stored.get_first(self.phrase.raw).and_then(|v| v.as_bytes()) else {
+        let Some(raw) = stored.get_first(self.phrase.raw).and_then(|v| v.as_str()) else {
             return false;
         };
-        record_holds_phrase(raw, &self.phrase.words, &mut self.phrase.tokenizer)
+        record_holds_phrase(
+            raw.as_bytes(),
+            &self.phrase.words,
+            &mut self.phrase.tokenizer,
+        )
     }
 }
 

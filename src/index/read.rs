@@ -339,8 +339,8 @@ impl Reader {
             let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
             Ok(doc
                 .get_first(self.fields.raw)
-                .and_then(|v| v.as_bytes())
-                .map(|b| b.to_vec())
+                .and_then(|v| v.as_str())
+                .map(|s| s.as_bytes().to_vec())
                 .unwrap_or_default())
         };
         for chunk in keys.chunks(FETCH_CHUNK) {

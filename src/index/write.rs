@@ -105,7 +105,7 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
             doc.add_text(f, m);
         }
     }
-    doc.add_bytes(fields.raw, &ev.raw);
+    doc.add_text(fields.raw, &ev.raw);
     PreparedDoc {
         id_hash,
         doc,
@@ -471,10 +471,7 @@ impl Writer {
                     continue;
                 }
                 let stored: TantivyDocument = searcher.doc(addr).map_err(tv(&self.dir))?;
-                let Some(raw) = stored.get_first(self.fields.raw).and_then(|v| v.as_bytes()) else {
-                    continue;
-                };
-                let Ok(text) = std::str::from_utf8(raw) else {
+                let Some(text) = stored.get_first(self.fields.raw).and_then(|v| v.as_str()) else {
                     continue;
                 };
                 let Ok(n) = crate::normalise::cloudtrail(text) else {

@@ -119,7 +119,7 @@ pub fn log_event(ctx: &GroupContext, stream: &str, ts: i64, message: &str, ordin
     } else {
         "false"
     };
-    let raw = serde_json::to_vec(&Wire {
+    let raw = serde_json::to_string(&Wire {
         kind: EventKind::StudioLog.as_str(),
         time,
         timestamp: ts,
@@ -210,7 +210,7 @@ mod tests {
             e.keyword("spaceArn"),
             Some("arn:aws:sagemaker:us-east-1:111122223333:space/d-1/shared")
         );
-        let v: serde_json::Value = serde_json::from_slice(&e.raw).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&e.raw).unwrap();
         assert_eq!(v["kind"], "studio-log");
         assert_eq!(v["timestamp"], 1000);
         assert_eq!(v["time"], "1970-01-01T00:00:01.000Z");
