@@ -640,6 +640,7 @@ fn the_nightly_job_runs_every_source_and_one_writer_at_a_time() {
         reindex: false,
         commit_every: 1000,
         dry_run: false,
+        omit: Default::default(),
         merge: Default::default(),
     })
     .unwrap();

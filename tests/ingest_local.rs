@@ -358,6 +358,36 @@ fn dry_run_decodes_everything_and_indexes_nothing() {
     assert_eq!(again["objectsRead"], 4, "a dry run marks nothing done");
 }
 
+#[test]
+fn bench_omit_leaves_out_exactly_the_parts_it_names() {
+    let trail = fixtures().join("trail");
+    let full = tempfile::tempdir().unwrap();
+    let part = tempfile::tempdir().unwrap();
+    ok(
+        full.path(),
+        &["ingest", "cloudtrail", trail.to_str().unwrap()],
+    );
+    ok(
+        part.path(),
+        &[
+            "ingest",
+            "cloudtrail",
+            trail.to_str().unwrap(),
+            "--bench-omit",
+            "text,record",
+        ],
+    );
+    let word = "CreatePresignedDomainUrl";
+    let keyed = format!("eventName:{word}");
+    assert!(count(full.path(), word) > 0);
+    assert_eq!(count(part.path(), word), 0, "no full text");
+    assert_eq!(count(part.path(), &keyed), count(full.path(), &keyed));
+    assert_eq!(count(part.path(), "*"), count(full.path(), "*"));
+    let q = ["search", keyed.as_str(), "--format", "json"];
+    assert!(ok(full.path(), &q).contains(word));
+    assert!(!ok(part.path(), &q).contains(word), "no stored record");
+}
+
 fn segments(idx: &std::path::Path) -> u64 {
     let info: serde_json::Value =
         serde_json::from_str(&ok(idx, &["info", "--format", "json"])).unwrap();

@@ -235,6 +235,25 @@ pub struct IngestCommon {
     /// Read, decode and normalise everything but index nothing (measures the decode limit)
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// Bench instrument: leave these parts out of every event document (text, paths, keywords,
+    /// record), to measure what each costs; the index then answers wrongly. Used by benches/compare.
+    #[arg(
+        long,
+        value_name = "PARTS",
+        value_delimiter = ',',
+        global = true,
+        hide = true
+    )]
+    pub bench_omit: Vec<OmitPart>,
+}
+
+/// A part of an event document `--bench-omit` can leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OmitPart {
+    Text,
+    Paths,
+    Keywords,
+    Record,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

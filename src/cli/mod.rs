@@ -273,12 +273,23 @@ fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterCo
         reindex: c.reindex,
         commit_every: c.commit_every,
         dry_run: c.dry_run,
+        omit: omit(&c.bench_omit),
         merge: crate::index::merge::MergeConfig {
             max_docs: c.merge_max_docs,
             parallel: threads,
             ..Default::default()
         },
     })
+}
+
+fn omit(parts: &[args::OmitPart]) -> crate::index::schema::Omit {
+    let has = |p| parts.contains(&p);
+    crate::index::schema::Omit {
+        text: has(args::OmitPart::Text),
+        paths: has(args::OmitPart::Paths),
+        keywords: has(args::OmitPart::Keywords),
+        record: has(args::OmitPart::Record),
+    }
 }
 
 fn aws_options(a: &args::AwsArgs) -> AwsOptions {

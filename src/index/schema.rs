@@ -49,6 +49,23 @@ pub struct Fields {
     pub ledger: Field,
     pub hash: Field,
     pub idh: Field,
+    /// What `prepare` leaves out: nothing, except under `ingest --bench-omit`.
+    pub omit: Omit,
+}
+
+/// Parts of an event document that `prepare` can leave out. A bench instrument only (`ingest
+/// --bench-omit`, used by `benches/compare`): it measures what each part of the index costs to build. An
+/// index built with anything omitted answers questions wrongly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Omit {
+    /// The full-text words (`_text`).
+    pub text: bool,
+    /// The open paths (`_path`).
+    pub paths: bool,
+    /// The named keyword fields (and their columns).
+    pub keywords: bool,
+    /// The stored record (`_raw`).
+    pub record: bool,
 }
 
 /// Build the schema from the catalogue.
@@ -158,6 +175,7 @@ impl Fields {
             ledger: schema.get_field(F_LEDGER)?,
             hash: schema.get_field(F_HASH)?,
             idh: schema.get_field(F_IDH)?,
+            omit: Omit::default(),
             named,
             schema,
         })

@@ -18,7 +18,7 @@ use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use super::schema::{id_hash, text_analyzer, Fields, DOC_LEDGER, MAX_WORD_LEN};
+use super::schema::{id_hash, text_analyzer, Fields, Omit, DOC_LEDGER, MAX_WORD_LEN};
 use super::{merge, open, tv, IndexError};
 use crate::catalog::{self, names, FieldKind};
 use crate::model::{Event, ObjectRef, Stitch};
@@ -42,6 +42,8 @@ pub struct WriterConfig {
     pub commit_every: usize,
     /// Decode, normalise and prepare, but add nothing and commit nothing (the decode-limit benchmark).
     pub dry_run: bool,
+    /// Parts of each document to leave out (a bench instrument; see [`Omit`]).
+    pub omit: Omit,
     /// How big the end-of-run merges may get.
     pub merge: merge::MergeConfig,
 }
@@ -88,6 +90,9 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
             doc.add_u64(fields.hash, id_hash_of(name, val, &ev.event_id, id_hash));
             continue;
         }
+        if fields.omit.keywords {
+            continue;
+        }
         if let Some((f, kind)) = fields.named(name) {
             match kind {
                 FieldKind::KeywordCi => doc.add_text(f, val.to_lowercase()),
@@ -96,16 +101,22 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
         }
     }
     // tantivy copies each string it is given; one copy per value is the floor here.
-    for t in ev.paths {
-        doc.add_text(fields.path, t);
+    if !fields.omit.paths {
+        for t in ev.paths {
+            doc.add_text(fields.path, t);
+        }
     }
-    doc.add_text(fields.text, distinct_words(&ev.texts));
+    if !fields.omit.text {
+        doc.add_text(fields.text, distinct_words(&ev.texts));
+    }
     if let Some(m) = &ev.message {
         if let Some((f, _)) = fields.named(names::MESSAGE) {
             doc.add_text(f, m);
         }
     }
-    doc.add_text(fields.raw, &ev.raw);
+    if !fields.omit.record {
+        doc.add_text(fields.raw, &ev.raw);
+    }
     PreparedDoc {
         id_hash,
         doc,
@@ -298,7 +309,8 @@ const DOC_STITCH: &str = "stitch";
 impl Writer {
     /// Open (or create) the index and take its writer lock.
     pub fn open(cfg: &WriterConfig) -> Result<Writer, IndexError> {
-        let (index, fields) = open(&cfg.dir, true)?;
+        let (index, mut fields) = open(&cfg.dir, true)?;
+        fields.omit = cfg.omit;
         let writer = index
             .writer_with_num_threads(cfg.threads.max(1), cfg.heap_bytes)
             .map_err(|e| match e {
