@@ -31,9 +31,12 @@ fn main() {
     }
     let mut v: Vec<_> = rows.into_iter().collect();
     v.sort_by_key(|a| std::cmp::Reverse(a.1));
+    // A closed pipe (`| head`) ends the listing quietly.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     for ((part, field), bytes) in v {
-        if bytes > 10_000 {
-            println!("{bytes:>12} {part:<10} {field}");
+        if bytes > 10_000 && writeln!(out, "{bytes:>12} {part:<10} {field}").is_err() {
+            return;
         }
     }
 }

@@ -359,6 +359,59 @@ fn dry_run_decodes_everything_and_indexes_nothing() {
 }
 
 #[test]
+fn an_index_with_another_schema_is_refused_and_rebuilt_by_reindex() {
+    let idx = tempfile::tempdir().unwrap();
+    {
+        // An index made by another version: same directory layout, another schema.
+        let mut b = tantivy::schema::Schema::builder();
+        b.add_text_field("_raw", tantivy::schema::STORED);
+        let old = tantivy::Index::create_in_dir(idx.path(), b.build()).unwrap();
+        let mut w = old.writer_with_num_threads(1, 15_000_000).unwrap();
+        let f = old.schema().get_field("_raw").unwrap();
+        w.add_document(tantivy::doc!(f => "old")).unwrap();
+        w.commit().unwrap();
+    }
+    std::fs::write(idx.path().join("notes.txt"), "mine").unwrap();
+    let trail = fixtures().join("trail");
+    let (code, _, err) = run(idx.path(), &["search", "*", "--count"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("another index schema") && err.contains("--reindex"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        idx.path(),
+        &["ingest", "cloudtrail", trail.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "a plain ingest does not touch it: {err}");
+
+    let (code, s, err) = ingest_json(
+        idx.path(),
+        &["cloudtrail", "--reindex", trail.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let fresh = tempfile::tempdir().unwrap();
+    ok(
+        fresh.path(),
+        &["ingest", "cloudtrail", trail.to_str().unwrap()],
+    );
+    let n = count(fresh.path(), "*");
+    assert!(n > 0);
+    assert_eq!(s["eventsAdded"], n);
+    assert_eq!(
+        count(idx.path(), "*"),
+        n,
+        "nothing of the old index is left"
+    );
+    assert_eq!(
+        std::fs::read_to_string(idx.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let (_, again, _) = ingest_json(idx.path(), &["cloudtrail", trail.to_str().unwrap()]);
+    assert_eq!(again["objectsRead"], 0, "the rebuilt index is a normal one");
+}
+
+#[test]
 fn bench_omit_leaves_out_exactly_the_parts_it_names() {
     let trail = fixtures().join("trail");
     let full = tempfile::tempdir().unwrap();

@@ -36,7 +36,7 @@ pub enum IndexError {
     Busy { dir: PathBuf },
     #[error("index {dir}: no index here yet (run `sagetrail ingest` first)")]
     Missing { dir: PathBuf },
-    #[error("index {dir}: made with another schema version; re-create it with `ingest --reindex`")]
+    #[error("index {dir}: made by a sagetrail with another index schema; rebuild it from its sources with `sagetrail ingest … --reindex`")]
     SchemaMismatch { dir: PathBuf },
     #[error("index {dir}: {source}")]
     Io {
@@ -84,6 +84,61 @@ fn ensure_dir(dir: &Path) -> Result<(), IndexError> {
             b.mode(0o700);
         }
         b.create(dir).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Open for a writer that replaces everything (`ingest --reindex`). An index made with another schema
+/// cannot be opened with this one, so its files are removed — under its own writer lock, so an ingest
+/// running on it is never pulled from under — and a new index is created. Unlike a same-schema reindex
+/// (the old documents are dropped in the commit that adds the new ones), a kill before the first commit
+/// then leaves an empty index, which the next run fills.
+pub fn open_replacing(dir: &Path) -> Result<(Index, Fields), IndexError> {
+    match open(dir, true) {
+        Err(IndexError::SchemaMismatch { .. }) => {}
+        other => return other,
+    }
+    let old = Index::open_in_dir(dir).map_err(tv(dir))?;
+    // tantivy's minimum heap for one indexing thread; nothing is indexed with it.
+    const LOCK_HEAP: usize = 15_000_000;
+    let lock = old
+        .writer_with_num_threads::<tantivy::TantivyDocument>(1, LOCK_HEAP)
+        .map_err(writer_error(dir))?;
+    remove_index_files(dir)?;
+    drop(lock);
+    drop(old);
+    open(dir, true)
+}
+
+/// The error of taking an index's writer: another writer holds it, or something else went wrong.
+pub(crate) fn writer_error(dir: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
+    move |e| match e {
+        tantivy::TantivyError::LockFailure(..) => IndexError::Busy {
+            dir: dir.to_path_buf(),
+        },
+        other => tv(dir)(other),
+    }
+}
+
+/// Remove the files of a tantivy index (its metadata and segment files, named by a 32-hex-digit segment
+/// id) and nothing else: the directory may hold other files of the user's, and the lock files belong to
+/// the writer holding them.
+fn remove_index_files(dir: &Path) -> Result<(), IndexError> {
+    let io = |source| IndexError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stem = name.split('.').next().unwrap_or("");
+        let segment_file = stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit());
+        if (name == "meta.json" || name == ".managed.json" || segment_file)
+            && entry.path().is_file()
+        {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+        }
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::schema::{id_hash, text_analyzer, Fields, Omit, DOC_LEDGER, MAX_WORD_LEN};
-use super::{merge, open, tv, IndexError};
+use super::{merge, open, open_replacing, tv, writer_error, IndexError};
 use crate::catalog::{self, names, FieldKind};
 use crate::model::{Event, ObjectRef, Stitch};
 
@@ -309,16 +309,15 @@ const DOC_STITCH: &str = "stitch";
 impl Writer {
     /// Open (or create) the index and take its writer lock.
     pub fn open(cfg: &WriterConfig) -> Result<Writer, IndexError> {
-        let (index, mut fields) = open(&cfg.dir, true)?;
+        let (index, mut fields) = if cfg.reindex {
+            open_replacing(&cfg.dir)?
+        } else {
+            open(&cfg.dir, true)?
+        };
         fields.omit = cfg.omit;
         let writer = index
             .writer_with_num_threads(cfg.threads.max(1), cfg.heap_bytes)
-            .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => IndexError::Busy {
-                    dir: cfg.dir.clone(),
-                },
-                other => tv(&cfg.dir)(other),
-            })?;
+            .map_err(writer_error(&cfg.dir))?;
         // Merging happens at the end of a run, bounded (see `merge`), never beside the indexing threads.
         writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let reader = index
