@@ -26,6 +26,36 @@ fn full_index() -> tempfile::TempDir {
 const ERIN: &str = "arn:aws:iam::111122223333:user/erin";
 
 #[test]
+fn who_gives_the_same_answer_however_the_index_is_split_into_segments() {
+    let one = full_index();
+    let many = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = [
+        "ingest",
+        "cloudtrail",
+        "--commit-every",
+        "2",
+        "--merge-max-docs",
+        "2",
+    ]
+    .map(String::from)
+    .to_vec();
+    for d in ["trail", "forms", "chain/early", "chain/late"] {
+        args.push(fixtures().join(d).to_string_lossy().into_owned());
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(many.path(), &a);
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(many.path(), &["info", "--format", "json"])).unwrap();
+    assert!(info["segments"].as_u64().unwrap() > 2, "{info}");
+    for action in ["*", "Create*", "CreatePresignedDomainUrl"] {
+        let q = ["who", action, "--format", "json"];
+        let (a, b) = (ok(one.path(), &q), ok(many.path(), &q));
+        assert!(!json_lines(&a).is_empty());
+        assert_eq!(a, b, "who {action}");
+    }
+}
+
+#[test]
 fn who_opened_alices_studio_and_from_where() {
     let d = full_index();
     let out = ok(

@@ -5,10 +5,10 @@
 //! query always print the same lines.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
@@ -52,6 +52,20 @@ pub struct Hit {
     pub event_id: String,
     pub values: Vec<Option<String>>,
     pub raw: Vec<u8>,
+}
+
+/// Hits that share the value of a key column (see [`Reader::group_by`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The key's value; `None` for hits without one.
+    pub key: Option<String>,
+    pub count: u64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    /// Per column asked for: its distinct values among the group's hits.
+    pub distinct: Vec<BTreeSet<String>>,
+    /// Per column asked for: how many of the group's hits have a value.
+    pub present: Vec<u64>,
 }
 
 /// Facts about an index.
@@ -363,6 +377,39 @@ impl Reader {
             }
         }
         Ok(())
+    }
+
+    /// The hits of `req` grouped by the value of the keyword column `key`, with each group's count, time
+    /// span, and the distinct values of `columns`; in no particular order. Columns only (no records, no
+    /// ordering of hits): values are gathered as ordinals per segment and turned into strings once.
+    pub fn group_by(
+        &self,
+        req: &SearchRequest,
+        key: &str,
+        columns: &[&str],
+    ) -> Result<Vec<Group>, IndexError> {
+        for name in std::iter::once(&key).chain(columns) {
+            let keyword_column = catalog::lookup(name).is_some_and(|d| {
+                d.fast && matches!(d.kind, FieldKind::Keyword | FieldKind::KeywordCi)
+            });
+            if !keyword_column {
+                return Err(IndexError::Query(format!(
+                    "{name}: grouping needs a keyword field with a column"
+                )));
+            }
+        }
+        let q = self.compile(req)?;
+        let groups = self
+            .searcher()
+            .search(
+                &q,
+                &GroupByColumn {
+                    key: key.to_string(),
+                    columns: columns.iter().map(|c| c.to_string()).collect(),
+                },
+            )
+            .map_err(self.err())?;
+        Ok(groups.into_values().collect())
     }
 
     /// Number of hits.
@@ -907,5 +954,154 @@ impl SegmentCollector for MatchedDocsSegmentOrd {
     }
     fn harvest(self) -> Self::Fruit {
         (self.seg, self.inner.harvest().1)
+    }
+}
+
+/// Groups hits by a key column; see [`Reader::group_by`].
+struct GroupByColumn {
+    key: String,
+    columns: Vec<String>,
+}
+
+/// A group within one segment: ordinals, not strings.
+struct SegmentGroup {
+    count: u64,
+    first_ms: i64,
+    last_ms: i64,
+    ords: Vec<FxHashSet<u64>>,
+    present: Vec<u64>,
+}
+
+struct GroupByColumnSegment {
+    key: Option<StrColumn>,
+    columns: Vec<Option<StrColumn>>,
+    time: Option<Column<DateTime>>,
+    /// By the key's ordinal (`u64::MAX`: no key).
+    groups: FxHashMap<u64, SegmentGroup>,
+}
+
+/// A column's value at `doc` as an ordinal (keyword columns hold one value an event).
+fn first_ord(col: &Option<StrColumn>, doc: DocId) -> Option<u64> {
+    col.as_ref().and_then(|c| c.term_ords(doc).next())
+}
+
+fn ord_str(col: &Option<StrColumn>, ord: u64) -> Option<String> {
+    let mut s = String::new();
+    col.as_ref()?.ord_to_str(ord, &mut s).ok()?.then_some(s)
+}
+
+impl SegmentCollector for GroupByColumnSegment {
+    type Fruit = FxHashMap<Option<String>, Group>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let key = first_ord(&self.key, doc).unwrap_or(u64::MAX);
+        let t = self
+            .time
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(|d| d.into_timestamp_millis())
+            .unwrap_or(i64::MIN);
+        let n = self.columns.len();
+        let g = self.groups.entry(key).or_insert_with(|| SegmentGroup {
+            count: 0,
+            first_ms: t,
+            last_ms: t,
+            ords: vec![FxHashSet::default(); n],
+            present: vec![0; n],
+        });
+        g.count += 1;
+        g.first_ms = g.first_ms.min(t);
+        g.last_ms = g.last_ms.max(t);
+        for (i, col) in self.columns.iter().enumerate() {
+            if let Some(o) = first_ord(col, doc) {
+                g.ords[i].insert(o);
+                g.present[i] += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out = FxHashMap::default();
+        for (key, g) in self.groups {
+            let key = if key == u64::MAX {
+                None
+            } else {
+                ord_str(&self.key, key)
+            };
+            let distinct = g
+                .ords
+                .iter()
+                .zip(&self.columns)
+                .map(|(ords, col)| ords.iter().filter_map(|&o| ord_str(col, o)).collect())
+                .collect();
+            merge_group(
+                &mut out,
+                Group {
+                    key,
+                    count: g.count,
+                    first_ms: g.first_ms,
+                    last_ms: g.last_ms,
+                    distinct,
+                    present: g.present,
+                },
+            );
+        }
+        out
+    }
+}
+
+fn merge_group(into: &mut FxHashMap<Option<String>, Group>, g: Group) {
+    match into.get_mut(&g.key) {
+        None => {
+            into.insert(g.key.clone(), g);
+        }
+        Some(m) => {
+            m.count += g.count;
+            m.first_ms = m.first_ms.min(g.first_ms);
+            m.last_ms = m.last_ms.max(g.last_ms);
+            for (a, b) in m.distinct.iter_mut().zip(g.distinct) {
+                a.extend(b);
+            }
+            for (a, b) in m.present.iter_mut().zip(g.present) {
+                *a += b;
+            }
+        }
+    }
+}
+
+impl Collector for GroupByColumn {
+    type Fruit = FxHashMap<Option<String>, Group>;
+    type Child = GroupByColumnSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let ff = reader.fast_fields();
+        Ok(GroupByColumnSegment {
+            key: ff.str(&self.key)?,
+            columns: self
+                .columns
+                .iter()
+                .map(|c| ff.str(c))
+                .collect::<tantivy::Result<_>>()?,
+            time: ff.date(names::EVENT_TIME).ok(),
+            groups: FxHashMap::default(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut out = FxHashMap::default();
+        for f in fruits {
+            for g in f.into_values() {
+                merge_group(&mut out, g);
+            }
+        }
+        Ok(out)
     }
 }

@@ -5,7 +5,7 @@
 
 pub mod audit;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -61,26 +61,14 @@ pub struct WhoRow {
     pub source_ip_addresses: Vec<String>,
 }
 
-const WHO_COLUMNS: [&str; 6] = [
-    "actor",
+/// What `who` gathers per actor, from columns: principals, roles, source identities, errors, addresses.
+const WHO_COLUMNS: [&str; 5] = [
     "userIdentity.arn",
     "roleArn",
     "sourceIdentity",
     "errorCode",
     "sourceIPAddress",
 ];
-
-#[derive(Default)]
-struct WhoAcc {
-    principals: BTreeSet<String>,
-    roles: BTreeSet<String>,
-    sources: BTreeSet<String>,
-    ips: BTreeSet<String>,
-    count: u64,
-    errors: u64,
-    first: i64,
-    last: i64,
-}
 
 /// The eventName condition of an action (`Create*` is a prefix).
 pub fn action_node(action: &str) -> Node {
@@ -97,37 +85,28 @@ pub fn action_node(action: &str) -> Node {
 /// Who performed `action`; by count descending, then actor.
 pub fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
     let req = scope.request(action_node(action), true);
-    let mut acc: BTreeMap<String, WhoAcc> = BTreeMap::new();
-    r.for_each_hit_with(&req, None, &WHO_COLUMNS, false, |h| {
-        let v = |i: usize| h.values.get(i).cloned().flatten();
-        let actor = v(0).unwrap_or_else(|| "(unknown)".into());
-        let a = acc.entry(actor).or_insert_with(|| WhoAcc {
-            first: h.time_ms,
-            last: h.time_ms,
-            ..Default::default()
-        });
-        a.count += 1;
-        a.errors += u64::from(v(4).is_some());
-        a.first = a.first.min(h.time_ms);
-        a.last = a.last.max(h.time_ms);
-        a.principals.extend(v(1));
-        a.roles.extend(v(2));
-        a.sources.extend(v(3));
-        a.ips.extend(v(5));
-        Ok(())
-    })?;
-    let mut rows: Vec<WhoRow> = acc
+    let groups = r.group_by(&req, "actor", &WHO_COLUMNS)?;
+    let mut rows: Vec<WhoRow> = groups
         .into_iter()
-        .map(|(actor, a)| WhoRow {
-            actor,
-            principal_arns: a.principals.into_iter().collect(),
-            role_arns: a.roles.into_iter().collect(),
-            source_identities: a.sources.into_iter().collect(),
-            count: a.count,
-            errors: a.errors,
-            first_time: format_ms(a.first),
-            last_time: format_ms(a.last),
-            source_ip_addresses: a.ips.into_iter().collect(),
+        .map(|g| {
+            // In the order of WHO_COLUMNS.
+            let mut d: Vec<Vec<String>> = g
+                .distinct
+                .into_iter()
+                .map(|s| s.into_iter().collect())
+                .collect();
+            let mut take = |i: usize| std::mem::take(&mut d[i]);
+            WhoRow {
+                actor: g.key.unwrap_or_else(|| "(unknown)".into()),
+                principal_arns: take(0),
+                role_arns: take(1),
+                source_identities: take(2),
+                count: g.count,
+                errors: g.present[3],
+                first_time: format_ms(g.first_ms),
+                last_time: format_ms(g.last_ms),
+                source_ip_addresses: take(4),
+            }
         })
         .collect();
     rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.actor.cmp(&b.actor)));
