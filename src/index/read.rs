@@ -690,13 +690,11 @@ impl ColumnCache {
             .zip(memo[seg].iter_mut())
             .map(|((c, path), memo)| match path {
                 None => {
-                    let c = c.as_ref()?;
-                    let ord = c.term_ords(addr.doc_id).next()?;
+                    let ord = first_ord(c, addr.doc_id)?;
                     if let Some(s) = memo.get(&ord) {
                         return Some(s.clone());
                     }
-                    let mut s = String::new();
-                    c.ord_to_str(ord, &mut s).ok()?.then_some(())?;
+                    let s = ord_str(c, ord)?;
                     memo.insert(ord, s.clone());
                     Some(s)
                 }
@@ -850,13 +848,10 @@ impl SegmentCollector for CountByColumnSegment {
 
     fn harvest(self) -> Self::Fruit {
         let mut out = HashMap::new();
-        if let Some(c) = &self.col {
-            for (ord, n) in self.counts.iter().enumerate() {
-                if *n > 0 {
-                    let mut s = String::new();
-                    if c.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
-                        out.insert(s, *n);
-                    }
+        for (ord, n) in self.counts.iter().enumerate() {
+            if *n > 0 {
+                if let Some(s) = ord_str(&self.col, ord as u64) {
+                    out.insert(s, *n);
                 }
             }
         }
