@@ -326,28 +326,41 @@ impl Reader {
         with_raw: bool,
         mut each: impl FnMut(Hit) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
+        self.walk(req, limit, columns, with_raw, |hits| {
+            hits.into_iter().try_for_each(&mut each)
+        })
+    }
+
+    /// As [`Reader::for_each_hit`], with the hits (in order) handed over a chunk at a time, so that what
+    /// the caller does with each can run in parallel as well.
+    pub fn for_each_chunk(
+        &self,
+        req: &SearchRequest,
+        columns: &[&str],
+        each: impl FnMut(Vec<Hit>) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
+        self.walk(req, None, columns, true, each)
+    }
+
+    fn walk(
+        &self,
+        req: &SearchRequest,
+        limit: Option<usize>,
+        columns: &[&str],
+        with_raw: bool,
+        mut each: impl FnMut(Vec<Hit>) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
         let searcher = self.searcher();
         let q = self.compile(req)?;
-        let keys = match limit {
-            Some(k) => searcher
-                .search(
-                    &q,
-                    &TopByTime {
-                        limit: k,
-                        oldest_first: req.oldest_first,
-                    },
-                )
-                .map_err(self.err())?,
-            None => searcher
-                .search(
-                    &q,
-                    &TopByTime {
-                        limit: usize::MAX,
-                        oldest_first: req.oldest_first,
-                    },
-                )
-                .map_err(self.err())?,
-        };
+        let keys = searcher
+            .search(
+                &q,
+                &TopByTime {
+                    limit: limit.unwrap_or(usize::MAX),
+                    oldest_first: req.oldest_first,
+                },
+            )
+            .map_err(self.err())?;
         let cols = ColumnCache::new(&searcher, columns).map_err(self.err())?;
         let fetch = |addr: DocAddress| -> Result<Vec<u8>, IndexError> {
             let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
@@ -366,15 +379,17 @@ impl Reader {
             } else {
                 vec![Vec::new(); chunk.len()]
             };
-            for (&(key, addr), raw) in chunk.iter().zip(raws) {
-                let time_ms = if req.oldest_first { key.0 } else { -key.0 };
-                each(Hit {
-                    time_ms,
+            let hits = chunk
+                .iter()
+                .zip(raws)
+                .map(|(&(key, addr), raw)| Hit {
+                    time_ms: if req.oldest_first { key.0 } else { -key.0 },
                     event_id: event_id_of(&raw),
                     values: cols.values(addr, &raw),
                     raw,
-                })?;
-            }
+                })
+                .collect();
+            each(hits)?;
         }
         Ok(())
     }
