@@ -81,6 +81,10 @@ pub mod names {
     pub const LOG_GROUP: &str = "logGroup";
     pub const LOG_STREAM: &str = "logStream";
     pub const MESSAGE: &str = "message";
+    pub const ACTOR_BASIS: &str = "actorBasis";
+    pub const ACTOR_ISSUER_EVENT_ID: &str = "actorIssuerEventID";
+    pub const IC_USER_ID: &str = "identityCenterUserId";
+    pub const EVENT_ID_DERIVED: &str = "eventIDDerived";
 }
 
 /// The parsed catalogue (parsed on first use).
@@ -157,6 +161,10 @@ mod tests {
             LOG_GROUP,
             LOG_STREAM,
             MESSAGE,
+            ACTOR_BASIS,
+            ACTOR_ISSUER_EVENT_ID,
+            IC_USER_ID,
+            EVENT_ID_DERIVED,
         ] {
             assert!(lookup(n).is_some(), "{n} missing from schema/fields.toml");
         }

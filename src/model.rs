@@ -57,15 +57,32 @@ pub struct Event {
     pub raw: String,
     /// What identity stitching needs (see `index::write`).
     pub stitch: Stitch,
+    /// A digest of the record's content (whitespace and key order aside): tells a redelivery of an
+    /// eventID from a conflicting record under the same eventID.
+    pub content_digest: u64,
 }
 
-/// Identity stitching inputs: the key an event was made with, the key it issued, and whether its actor is
-/// already certain (a sourceIdentity wins over stitching).
+/// Identity stitching inputs (rules 3 and 4 of `schema/actor-rules.md`, applied by the writer).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stitch {
+    /// The key the event was made with.
     pub access_key: Option<String>,
+    /// The key an STS call issued.
     pub issued_key: Option<String>,
-    pub has_source_identity: bool,
+    /// The issued key's events take this event's actor: its caller is not an AWS service.
+    pub teaches_key: bool,
+    /// The basis of the actor normalise chose; rules 1 and 2 are final.
+    pub basis: Option<ActorBasis>,
+    /// The Identity Center user the event acted for, and the user name it gives (if any).
+    pub identity_center_user_id: Option<String>,
+    pub identity_center_user_name: Option<String>,
+}
+
+impl Stitch {
+    /// True when rules 1 or 2 named the actor: nothing the index learns changes it.
+    pub fn settled(&self) -> bool {
+        self.basis.is_some_and(|b| b.is_settled())
+    }
 }
 
 impl Event {
@@ -75,5 +92,51 @@ impl Event {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why an event has the actor it has: the rule of `schema/actor-rules.md` that named it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorBasis {
+    /// Rule 1: the event's sourceIdentity.
+    SourceIdentity,
+    /// Rule 2: a Studio session's user profile, named by the event.
+    UserProfile,
+    /// Rule 3: the actor of the `AssumeRole*` (or other STS call) that issued the event's access key,
+    /// called by a principal that is not an AWS service.
+    Issuer,
+    /// Rule 4: an Identity Center user, by user name where known, else by userId.
+    IdentityCenter,
+    /// Rule 5: the principal itself.
+    Principal,
+}
+
+impl ActorBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorBasis::SourceIdentity => "sourceIdentity",
+            ActorBasis::UserProfile => "userProfile",
+            ActorBasis::Issuer => "issuer",
+            ActorBasis::IdentityCenter => "identityCenter",
+            ActorBasis::Principal => "principal",
+        }
+    }
+
+    /// The basis named by `as_str`.
+    pub fn parse(s: &str) -> Option<ActorBasis> {
+        [
+            ActorBasis::SourceIdentity,
+            ActorBasis::UserProfile,
+            ActorBasis::Issuer,
+            ActorBasis::IdentityCenter,
+            ActorBasis::Principal,
+        ]
+        .into_iter()
+        .find(|b| b.as_str() == s)
+    }
+
+    /// Rules 1 and 2 name the actor from the event alone: nothing learned later changes it.
+    pub fn is_settled(self) -> bool {
+        matches!(self, ActorBasis::SourceIdentity | ActorBasis::UserProfile)
     }
 }

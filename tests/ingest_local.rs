@@ -126,17 +126,25 @@ fn bad_input_is_reported_rest_indexed_and_retried() {
         "corrupt.json.gz",
         "truncated.json.gz",
         "invalid.json",
-        "no-event-id.json",
+        "bad-time.json",
     ] {
         assert!(
             err.lines().any(|l| l.contains(name) && l.contains("error")),
             "{name} not reported: {err}"
         );
     }
-    assert!(err.contains("no eventID"), "{err}");
+    assert!(
+        err.contains("eventTime \"1728560669x\" is not a time"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.contains("bad-time.json")).count(),
+        1,
+        "one line per object: {err}"
+    );
     assert_eq!(s["objectsFailed"], 4);
     assert_eq!(s["objectsSkipped"], 1, "README.txt is not a trail object");
-    // The good record beside the one without eventID is indexed; so is the whole record before the bad JSON.
+    // The good record beside the one with a malformed time is indexed; so is the whole record before the bad JSON.
     assert_eq!(count(idx.path(), "eventName:ListDomains"), 1);
     assert!(count(idx.path(), "*") >= 2);
     // Nothing failed was marked done: a rerun reads the same four again and adds nothing twice.

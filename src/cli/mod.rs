@@ -439,8 +439,33 @@ struct JobSummary<'a> {
 }
 
 fn report_text(s: &Summary) {
+    let mut extra = String::new();
+    if !s.skipped_by_reason.is_empty() {
+        let why: Vec<String> = s
+            .skipped_by_reason
+            .iter()
+            .map(|(w, n)| format!("{n} {w}"))
+            .collect();
+        extra.push_str(&format!("; skipped: {}", why.join(", ")));
+    }
+    for (n, what) in [
+        (
+            s.events_conflicting,
+            "events conflicting (same eventID, other content; first kept)",
+        ),
+        (s.event_ids_derived, "records given a derived eventID"),
+        (s.control_messages, "control messages skipped"),
+        (
+            s.values_not_cloudtrail,
+            "JSON values not CloudTrail skipped",
+        ),
+    ] {
+        if n > 0 {
+            extra.push_str(&format!("; {n} {what}"));
+        }
+    }
     eprintln!(
-        "sagetrail: {}: objects {} listed, {} read, {} unchanged, {} skipped, {} failed; events {} added, {} already present, {} records failed; {:.2}s, {:.0} events/s",
+        "sagetrail: {}: objects {} listed, {} read, {} unchanged, {} skipped, {} failed; events {} added, {} already present, {} records failed; {:.2}s, {:.0} events/s{}",
         render::sanitize(&s.source),
         s.objects_listed,
         s.objects_read,
@@ -451,7 +476,8 @@ fn report_text(s: &Summary) {
         s.events_already_present,
         s.records_failed,
         s.seconds,
-        s.events_per_second
+        s.events_per_second,
+        extra
     );
 }
 

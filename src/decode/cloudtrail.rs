@@ -1,195 +1,508 @@
 //! The container forms CloudTrail records arrive in, cut into records without re-serialising them.
 //!
-//! Accepted: `{"Records":[…]}` (what trails write), a bare JSON array of records, NDJSON (one record per
-//! line, or concatenated records), `aws cloudtrail lookup-events` output (`Events[].CloudTrailEvent` is a
-//! JSON string) and the CloudWatch Logs subscription envelope (`logEvents[].message` is a JSON string).
-//! Digest bodies are recognised and skipped. A parse error keeps every whole record before it.
+//! An object is read as a sequence of JSON values (one document, NDJSON, concatenated documents, the
+//! members of a multi-member gzip), and **each value is judged on its own**, never the file from its
+//! first line. A value is one of:
+//! - `{"Records":[…]}` (what trails write; `"Records": null` is an empty container);
+//! - a record (an object with `eventVersion`, `eventID`, `eventTime`, `eventName` or `eventSource`);
+//! - `aws cloudtrail lookup-events` output (`Events[].CloudTrailEvent` is a record as a JSON string), or
+//!   one such element `{"EventId":…,"CloudTrailEvent":"…"}`;
+//! - a CloudWatch Logs subscription envelope (`logEvents[].message` is a record as a JSON string);
+//!   `CONTROL_MESSAGE` envelopes are counted, not read;
+//! - an EventBridge event whose `detail-type` ends in `via CloudTrail` (`detail` is the record);
+//! - an array of any of the above;
+//! - a digest body (skipped), or any other JSON value (counted as not CloudTrail).
+//!
+//! A value that does not parse is counted with its line; reading resumes at the next line. A container
+//! damaged part-way (a truncated object) keeps every whole record before the damage. Failures are
+//! tallied (a count and the first reason), so a file of 200,000 bad lines costs linear time.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-/// How the records were packed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// `{"Records":[…]}`.
-    Records,
-    /// A bare JSON array of records.
-    Array,
-    /// One record per line, or records one after another.
-    Ndjson,
-    /// `aws cloudtrail lookup-events` output.
-    LookupEvents,
-    /// A CloudWatch Logs subscription envelope carrying CloudTrail events.
-    LogEvents,
-    /// A CloudTrail digest body: never indexed.
-    Digest,
-    /// Nothing but whitespace.
-    Empty,
+/// Keys that only a record has at its top level: one of them makes an object a record.
+const RECORD_KEYS: [&str; 5] = [
+    "eventVersion",
+    "eventID",
+    "eventTime",
+    "eventName",
+    "eventSource",
+];
+/// Keys that only a digest body has.
+const DIGEST_KEYS: [&str; 3] = ["digestStartTime", "digestSignatureAlgorithm", "logFiles"];
+/// The `detail-type` suffix of EventBridge events that carry a CloudTrail record (`AWS API Call via
+/// CloudTrail`, `AWS Console Sign In via CloudTrail`, `AWS Service Event via CloudTrail`, …).
+const EVENTBRIDGE_CLOUDTRAIL_SUFFIX: &str = "via CloudTrail";
+/// `messageType` of the CloudWatch Logs envelope that checks a subscription's destination.
+const CONTROL_MESSAGE: &str = "CONTROL_MESSAGE";
+/// Keys named when describing a value that is not CloudTrail: enough to recognise it.
+const KEYS_DESCRIBED: usize = 4;
+
+/// A count of failures and the first reason, so any number of them costs one line of output.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub count: u64,
+    pub first: Option<String>,
+}
+
+impl Tally {
+    pub fn add(&mut self, reason: impl FnOnce() -> String) {
+        if self.first.is_none() {
+            self.first = Some(reason());
+        }
+        self.count += 1;
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        if self.first.is_none() {
+            self.first = other.first;
+        }
+        self.count += other.count;
+    }
 }
 
 /// The records of one object, borrowed from its bytes where possible.
 #[derive(Debug, Default)]
 pub struct Decoded<'a> {
-    pub form: Option<Form>,
     pub records: Vec<Cow<'a, str>>,
-    /// Why the object could not be read whole; records before the damage are still in `records`.
-    pub errors: Vec<String>,
+    /// The object is a digest body (and nothing else): never indexed.
+    pub digest: bool,
+    /// CloudWatch Logs `CONTROL_MESSAGE` envelopes: skipped, not failed.
+    pub control_messages: u64,
+    /// JSON values that are not CloudTrail (another log type in the same stream, an EventBridge event of
+    /// another kind). Skipped; when an object has nothing else, it is not a CloudTrail file.
+    pub other_values: Tally,
+    /// Values or entries that could not be read (invalid JSON lines, lookup elements without a record).
+    pub bad_values: Tally,
+    /// Why the object could not be read to its end (a container damaged part-way); records before the
+    /// damage are still in `records`.
+    pub damage: Option<String>,
 }
 
-/// Keys that only a record has at its top level (used to tell NDJSON from a container).
-const RECORD_KEYS: [&str; 4] = ["eventVersion", "eventID", "eventTime", "eventName"];
-/// Keys that only a digest body has.
-const DIGEST_KEYS: [&str; 3] = ["digestStartTime", "digestSignatureAlgorithm", "logFiles"];
+impl Decoded<'_> {
+    /// Nothing in the object was CloudTrail, yet it held JSON values: the user pointed at another file.
+    pub fn not_cloudtrail(&self) -> Option<String> {
+        (self.records.is_empty()
+            && !self.digest
+            && self.control_messages == 0
+            && self.bad_values.count == 0
+            && self.other_values.count > 0)
+            .then(|| {
+                format!(
+                    "not a CloudTrail file: {} JSON value(s), none a CloudTrail record, container or envelope ({})",
+                    self.other_values.count,
+                    self.other_values.first.as_deref().unwrap_or("")
+                )
+            })
+    }
+}
 
 /// Cut `text` (already inflated) into records.
 pub fn decode(text: &[u8]) -> Decoded<'_> {
+    let text = strip_bom(text);
     let mut d = Decoded::default();
-    let start = text
-        .iter()
-        .position(|b| !b" \t\r\n".contains(b))
-        .unwrap_or(text.len());
-    let text = strip_bom(&text[start..]);
-    if text.is_empty() {
-        d.form = Some(Form::Empty);
-        return d;
-    }
-    let mut top = TopState::default();
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let res = serde::Deserializer::deserialize_any(
-        &mut de,
-        TopVisitor {
-            out: &mut d.records,
-            st: &mut top,
-        },
-    );
-    if top.record_like {
-        d.records.clear();
-        d.form = Some(Form::Ndjson);
-        stream_records(text, &mut d);
-        return d;
-    }
-    d.form = top.form;
-    if top.digest && d.form.is_none() {
-        d.form = Some(Form::Digest);
-        return d;
-    }
-    match res {
-        Err(e) => d.errors.push(format!("invalid JSON: {e}")),
-        Ok(()) => {
-            if let Err(e) = de.end() {
-                d.errors
-                    .push(format!("invalid JSON after the records: {e}"));
-            } else if d.form.is_none() {
-                d.errors.push(
-                    "not a CloudTrail file: no Records, Events or logEvents array and not a record"
-                        .to_string(),
-                );
+    let mut lines = LineCounter::default();
+    let mut digest_values = 0u64;
+    let mut values = 0u64;
+    let mut pos = 0usize;
+    'restart: while pos < text.len() {
+        let mut it = serde_json::Deserializer::from_slice(&text[pos..]).into_iter::<Doc>();
+        loop {
+            let start = skip_ws(text, pos + it.byte_offset());
+            match it.next() {
+                None => break 'restart,
+                Some(Ok(doc)) => {
+                    values += 1;
+                    let end = pos + it.byte_offset();
+                    digest_values += u64::from(doc.sink.digest);
+                    let kind = doc.kind;
+                    d.absorb(doc.sink);
+                    match kind {
+                        ValueKind::Record => match std::str::from_utf8(&text[start..end]) {
+                            Ok(raw) => d.records.push(Cow::Borrowed(raw)),
+                            Err(_) => d.bad_values.add(|| {
+                                format!(
+                                    "line {}: a record that is not UTF-8",
+                                    lines.line_of(text, start)
+                                )
+                            }),
+                        },
+                        ValueKind::Handled => {}
+                        ValueKind::Other(desc) => {
+                            let line = lines.line_of(text, start);
+                            d.other_values.add(|| format!("line {line}: {desc}"));
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    let line = lines.line_of(text, start);
+                    // Whole records before the damage are kept (the parse above lost them with the value).
+                    let mut sink = Sink::default();
+                    let salvaged = salvage(&text[start..], &mut sink);
+                    d.absorb(sink);
+                    let reason = format!("line {}: invalid JSON: {}", line, error_text(&e));
+                    if salvaged > 0 {
+                        // A container damaged part-way: what follows is not trustworthy as lines.
+                        d.damage = Some(reason);
+                        break 'restart;
+                    }
+                    d.bad_values.add(|| reason);
+                    // Resume at the next line.
+                    match memchr::memchr(b'\n', &text[start..]) {
+                        Some(nl) => {
+                            pos = start + nl + 1;
+                            continue 'restart;
+                        }
+                        None => break 'restart,
+                    }
+                }
             }
         }
     }
-    d.errors.extend(top.bad_entries);
+    d.digest = digest_values > 0 && digest_values == values && d.records.is_empty();
     d
+}
+
+impl<'a> Decoded<'a> {
+    fn absorb(&mut self, s: Sink<'a>) {
+        if self.records.is_empty() {
+            self.records = s.records;
+        } else {
+            self.records.extend(s.records);
+        }
+        self.control_messages += s.control_messages;
+        self.other_values.merge(s.other);
+        self.bad_values.merge(s.bad);
+    }
+}
+
+/// serde_json's message without its position (which is relative to where reading resumed).
+fn error_text(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 fn strip_bom(t: &[u8]) -> &[u8] {
     t.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(t)
 }
 
-/// NDJSON or concatenated records: parse one value after another; after a bad one, resume at the next line.
-fn stream_records<'a>(text: &'a [u8], d: &mut Decoded<'a>) {
-    let mut pos = 0;
-    while pos < text.len() {
-        let mut it = serde_json::Deserializer::from_slice(&text[pos..]).into_iter::<&'a RawValue>();
-        loop {
-            match it.next() {
-                None => return,
-                Some(Ok(r)) => d.records.push(Cow::Borrowed(r.get())),
-                Some(Err(e)) => {
-                    let at = pos + it.byte_offset();
-                    let line = 1 + text[..at.min(text.len())]
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count();
-                    d.errors.push(format!("invalid JSON on line {line}: {e}"));
-                    // Resume after the line the error was on.
-                    match text[at.min(text.len())..].iter().position(|&b| b == b'\n') {
-                        Some(nl) => pos = at + nl + 1,
-                        None => return,
-                    }
-                    break;
-                }
-            }
+fn skip_ws(text: &[u8], mut i: usize) -> usize {
+    while i < text.len() && matches!(text[i], b' ' | b'\t' | b'\r' | b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// Line numbers of increasing offsets, counted once: linear in the text however many are asked.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    fn line_of(&mut self, text: &[u8], at: usize) -> usize {
+        let at = at.min(text.len());
+        if at >= self.offset {
+            self.line += memchr::memchr_iter(b'\n', &text[self.offset..at]).count();
+        } else {
+            self.line = memchr::memchr_iter(b'\n', &text[..at]).count();
         }
+        self.offset = at;
+        self.line + 1
     }
 }
 
+/// Re-read a value that failed, keeping what it held before the damage; the number of records kept.
+fn salvage<'a>(text: &'a [u8], sink: &mut Sink<'a>) -> usize {
+    let before = sink.records.len();
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let _ = de.deserialize_any(ValueVisitor {
+        sink,
+        early_stop: false,
+    });
+    sink.records.len() - before
+}
+
+/// What one value held, besides its records.
 #[derive(Default)]
-struct TopState {
-    form: Option<Form>,
-    record_like: bool,
+struct Sink<'de> {
+    records: Vec<Cow<'de, str>>,
+    control_messages: u64,
     digest: bool,
-    bad_entries: Vec<String>,
+    other: Tally,
+    bad: Tally,
+    /// Set by an early stop: the object being peeked at is a record.
+    stopped_as_record: bool,
 }
 
-struct TopVisitor<'a, 'de> {
-    out: &'a mut Vec<Cow<'de, str>>,
-    st: &'a mut TopState,
+/// What a value turned out to be.
+enum ValueKind {
+    /// A record: its bytes are the value's own.
+    Record,
+    /// A container or envelope: its records are in the sink.
+    Handled,
+    /// Not CloudTrail: a short description.
+    Other(String),
 }
 
-impl<'de> Visitor<'de> for TopVisitor<'_, 'de> {
-    type Value = ();
+/// One top-level value with what it held.
+struct Doc<'de> {
+    kind: ValueKind,
+    sink: Sink<'de>,
+}
+
+impl<'de> Deserialize<'de> for Doc<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut sink = Sink::default();
+        let kind = d.deserialize_any(ValueVisitor {
+            sink: &mut sink,
+            early_stop: false,
+        })?;
+        Ok(Doc { kind, sink })
+    }
+}
+
+/// Judges one value. With `early_stop`, an object is abandoned as soon as it is known to be a record
+/// (the caller has its bytes already), which makes judging the elements of a bare array cheap.
+struct ValueVisitor<'s, 'de> {
+    sink: &'s mut Sink<'de>,
+    early_stop: bool,
+}
+
+/// The error an early stop returns; the sink says it was one.
+const EARLY_STOP: &str = "sagetrail: record recognised";
+
+impl<'de> Visitor<'de> for ValueVisitor<'_, 'de> {
+    type Value = ValueKind;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object or array")
+        f.write_str("a JSON value")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        self.st.form = Some(Form::Array);
-        RecordSeq {
-            out: self.out,
-            mode: SeqMode::Raw,
-            bad: &mut self.st.bad_entries,
+    fn visit_bool<E>(self, _: bool) -> Result<ValueKind, E> {
+        Ok(ValueKind::Other("a boolean".into()))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<ValueKind, E> {
+        Ok(ValueKind::Other("a number".into()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<ValueKind, E> {
+        Ok(ValueKind::Other("a number".into()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<ValueKind, E> {
+        Ok(ValueKind::Other("a number".into()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<ValueKind, E> {
+        Ok(ValueKind::Other("a string".into()))
+    }
+    fn visit_unit<E>(self) -> Result<ValueKind, E> {
+        Ok(ValueKind::Other("null".into()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ValueKind, A::Error> {
+        // A bare array: each element is judged (records, EventBridge events, lookup elements).
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            judge_element(raw.get(), self.sink);
         }
-        .visit_seq(seq)
+        Ok(ValueKind::Handled)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            let mode = match key.as_str() {
-                "Records" => Some((SeqMode::Raw, Form::Records)),
-                "Events" => Some((SeqMode::LookupEvents, Form::LookupEvents)),
-                "logEvents" => Some((SeqMode::LogEvents, Form::LogEvents)),
-                k => {
-                    if RECORD_KEYS.contains(&k) {
-                        // A record at the top level: the caller re-reads the input as a stream.
-                        self.st.record_like = true;
-                        return Ok(());
-                    }
-                    if DIGEST_KEYS.contains(&k) {
-                        self.st.digest = true;
-                    }
-                    None
-                }
-            };
-            match mode {
-                Some((mode, form)) => {
-                    self.st.form = Some(form);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ValueKind, A::Error> {
+        let sink = self.sink;
+        let mut record_like = false;
+        let mut container = false;
+        let mut digest = false;
+        let mut message_type: Option<Cow<'de, str>> = None;
+        let mut log_messages: Vec<Cow<'de, str>> = Vec::new();
+        let mut detail_type: Option<Cow<'de, str>> = None;
+        let mut detail: Option<&'de RawValue> = None;
+        let mut lookup_record: Option<Cow<'de, str>> = None;
+        let mut keys: Vec<String> = Vec::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if keys.len() < KEYS_DESCRIBED {
+                keys.push(key.chars().take(40).collect());
+            }
+            match key.as_ref() {
+                "Records" => {
+                    container = true;
                     map.next_value_seed(RecordSeq {
-                        out: self.out,
-                        mode,
-                        bad: &mut self.st.bad_entries,
+                        sink: &mut *sink,
+                        mode: SeqMode::Raw,
                     })?;
                 }
-                None => {
+                "Events" => {
+                    container = true;
+                    map.next_value_seed(RecordSeq {
+                        sink: &mut *sink,
+                        mode: SeqMode::LookupEvents,
+                    })?;
+                }
+                "logEvents" => {
+                    container = true;
+                    let mut tmp = Sink::default();
+                    map.next_value_seed(RecordSeq {
+                        sink: &mut tmp,
+                        mode: SeqMode::LogEvents,
+                    })?;
+                    log_messages = tmp.records;
+                    sink.bad.merge(tmp.bad);
+                }
+                "messageType" => message_type = map.next_value::<MaybeStr<'de>>()?.0,
+                "detail-type" => detail_type = map.next_value::<MaybeStr<'de>>()?.0,
+                "detail" => detail = Some(map.next_value::<&'de RawValue>()?),
+                "CloudTrailEvent" => lookup_record = map.next_value::<MaybeStr<'de>>()?.0,
+                k => {
+                    if RECORD_KEYS.contains(&k) {
+                        record_like = true;
+                        if self.early_stop {
+                            sink.stopped_as_record = true;
+                            return Err(A::Error::custom(EARLY_STOP));
+                        }
+                    } else if DIGEST_KEYS.contains(&k) {
+                        digest = true;
+                    }
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(())
+        if record_like {
+            return Ok(ValueKind::Record);
+        }
+        if container {
+            if message_type.as_deref() == Some(CONTROL_MESSAGE) {
+                sink.control_messages += 1;
+            } else {
+                sink.records.extend(log_messages);
+            }
+            return Ok(ValueKind::Handled);
+        }
+        if let Some(dt) = &detail_type {
+            return match detail {
+                Some(r) if dt.ends_with(EVENTBRIDGE_CLOUDTRAIL_SUFFIX) => {
+                    sink.records.push(Cow::Borrowed(r.get()));
+                    Ok(ValueKind::Handled)
+                }
+                _ => Ok(ValueKind::Other(format!(
+                    "an EventBridge event of detail-type {:?}",
+                    dt.chars().take(80).collect::<String>()
+                ))),
+            };
+        }
+        if let Some(r) = lookup_record {
+            sink.records.push(r);
+            return Ok(ValueKind::Handled);
+        }
+        if digest {
+            sink.digest = true;
+            return Ok(ValueKind::Handled);
+        }
+        Ok(ValueKind::Other(if keys.is_empty() {
+            "an empty object".to_string()
+        } else {
+            format!("an object with keys {}", keys.join(", "))
+        }))
+    }
+}
+
+/// Judge one element of a bare array, whose bytes are `raw`.
+fn judge_element<'de>(raw: &'de str, sink: &mut Sink<'de>) {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let res = de.deserialize_any(ValueVisitor {
+        sink: &mut *sink,
+        early_stop: true,
+    });
+    match res {
+        Ok(ValueKind::Record) => sink.records.push(Cow::Borrowed(raw)),
+        Ok(ValueKind::Handled) => {}
+        Ok(ValueKind::Other(desc)) => sink.other.add(|| format!("an array element: {desc}")),
+        Err(_) if sink.stopped_as_record => {
+            sink.stopped_as_record = false;
+            sink.records.push(Cow::Borrowed(raw));
+        }
+        // The element parsed as JSON once already; what fails here is a shape (a non-string field).
+        Err(e) => sink
+            .bad
+            .add(|| format!("an array element: {}", error_text(&e))),
+    }
+}
+
+/// An object key, borrowed from the text unless it carried escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A string value, or `None` for any other JSON value (which is consumed).
+struct MaybeStr<'de>(Option<Cow<'de, str>>);
+
+impl<'de> Deserialize<'de> for MaybeStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(Some(Cow::Borrowed(s))))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(Some(Cow::Owned(s.to_string()))))
+            }
+            fn visit_string<E>(self, s: String) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(Some(Cow::Owned(s))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_unit<E>(self) -> Result<MaybeStr<'de>, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<MaybeStr<'de>, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<MaybeStr<'de>, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -203,10 +516,9 @@ enum SeqMode {
     LogEvents,
 }
 
-struct RecordSeq<'a, 'de> {
-    out: &'a mut Vec<Cow<'de, str>>,
+struct RecordSeq<'s, 'de> {
+    sink: &'s mut Sink<'de>,
     mode: SeqMode,
-    bad: &'a mut Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -224,7 +536,7 @@ struct LogEvent<'a> {
 impl<'de> DeserializeSeed<'de> for RecordSeq<'_, 'de> {
     type Value = ();
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
@@ -245,16 +557,17 @@ impl<'de> Visitor<'de> for RecordSeq<'_, 'de> {
         match self.mode {
             SeqMode::Raw => {
                 while let Some(r) = seq.next_element::<&'de RawValue>()? {
-                    self.out.push(Cow::Borrowed(r.get()));
+                    self.sink.records.push(Cow::Borrowed(r.get()));
                 }
             }
             SeqMode::LookupEvents => {
                 while let Some(e) = seq.next_element::<LookupEvent<'de>>()? {
                     match e.cloud_trail_event {
-                        Some(s) => self.out.push(s),
+                        Some(s) => self.sink.records.push(s),
                         None => self
+                            .sink
                             .bad
-                            .push(format!("Events[{i}] has no CloudTrailEvent string")),
+                            .add(|| format!("Events[{i}] has no CloudTrailEvent string")),
                     }
                     i += 1;
                 }
@@ -262,8 +575,11 @@ impl<'de> Visitor<'de> for RecordSeq<'_, 'de> {
             SeqMode::LogEvents => {
                 while let Some(e) = seq.next_element::<LogEvent<'de>>()? {
                     match e.message {
-                        Some(s) => self.out.push(s),
-                        None => self.bad.push(format!("logEvents[{i}] has no message")),
+                        Some(s) => self.sink.records.push(s),
+                        None => self
+                            .sink
+                            .bad
+                            .add(|| format!("logEvents[{i}] has no message")),
                     }
                     i += 1;
                 }
@@ -277,73 +593,132 @@ impl<'de> Visitor<'de> for RecordSeq<'_, 'de> {
 mod tests {
     use super::*;
 
-    fn recs(text: &str) -> (Option<Form>, Vec<String>, usize) {
+    fn recs(text: &str) -> (Vec<String>, Decoded<'_>) {
         let d = decode(text.as_bytes());
-        (
-            d.form,
-            d.records.iter().map(|r| r.to_string()).collect(),
-            d.errors.len(),
-        )
+        (d.records.iter().map(|r| r.to_string()).collect(), d)
     }
 
     #[test]
     fn records_container_keeps_bytes() {
         let t = r#"{"Records":[{"eventID":"a","x":1.50},{"eventID":"b"}]}"#;
-        let (f, r, e) = recs(t);
-        assert_eq!(f, Some(Form::Records));
+        let (r, d) = recs(t);
         assert_eq!(r, vec![r#"{"eventID":"a","x":1.50}"#, r#"{"eventID":"b"}"#]);
-        assert_eq!(e, 0);
+        assert_eq!((d.bad_values.count, d.damage), (0, None));
     }
 
     #[test]
     fn truncated_container_keeps_whole_records_before_damage() {
         let t = r#"{"Records":[{"eventID":"a"},{"eventID":"b"},{"eventID":"c""#;
-        let d = decode(t.as_bytes());
-        assert_eq!(d.records.len(), 2);
-        assert_eq!(d.errors.len(), 1);
-        assert!(d.errors[0].contains("invalid JSON"), "{:?}", d.errors);
+        let (r, d) = recs(t);
+        assert_eq!(r.len(), 2);
+        assert!(d.damage.unwrap().contains("invalid JSON"));
     }
 
     #[test]
     fn bare_array_ndjson_lookup_and_log_events() {
-        assert_eq!(recs(r#"[{"eventID":"a"},{"eventID":"b"}]"#).1.len(), 2);
-        let (f, r, e) = recs("{\"eventID\":\"a\"}\n{\"eventID\":\"b\"}\n");
-        assert_eq!((f, r.len(), e), (Some(Form::Ndjson), 2, 0));
-        let (f, r, _) = recs(
+        assert_eq!(recs(r#"[{"eventID":"a"},{"eventID":"b"}]"#).0.len(), 2);
+        let (r, d) = recs("{\"eventID\":\"a\"}\n{\"eventID\":\"b\"}\n");
+        assert_eq!((r.len(), d.bad_values.count), (2, 0));
+        let (r, _) = recs(
             r#"{"Events":[{"EventId":"x","CloudTrailEvent":"{\"eventID\":\"x\"}"}],"NextToken":null}"#,
         );
-        assert_eq!(f, Some(Form::LookupEvents));
         assert_eq!(r, vec![r#"{"eventID":"x"}"#]);
-        let (f, r, _) = recs(
+        let (r, _) = recs(
             r#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":"{\"eventID\":\"y\"}"}]}"#,
         );
-        assert_eq!(
-            (f, r),
-            (
-                Some(Form::LogEvents),
-                vec![r#"{"eventID":"y"}"#.to_string()]
-            )
-        );
+        assert_eq!(r, vec![r#"{"eventID":"y"}"#.to_string()]);
     }
 
     #[test]
-    fn ndjson_resumes_after_a_bad_line() {
-        let (f, r, e) = recs("{\"eventID\":\"a\"}\n{\"eventID\": nope}\n{\"eventID\":\"c\"}\n");
-        assert_eq!(f, Some(Form::Ndjson));
+    fn every_line_is_judged_on_its_own() {
+        // Another log type first, then a record, a lookup element (CRLF), an EventBridge event, another
+        // EventBridge event that is not CloudTrail, a control message and a records container.
+        let t = concat!(
+            "{\"log_type\":\"vpcflow\",\"srcaddr\":\"10.0.0.1\"}\n",
+            "{\"eventID\":\"a\",\"eventTime\":\"t\"}\r\n",
+            "{\"EventId\":\"b\",\"EventName\":\"X\",\"CloudTrailEvent\":\"{\\\"eventID\\\":\\\"b\\\"}\"}\r\n",
+            "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"eventID\":\"c\"}}\n",
+            "{\"version\":\"0\",\"detail-type\":\"EC2 Instance State-change Notification\",\"detail\":{\"state\":\"x\"}}\n",
+            "{\"messageType\":\"CONTROL_MESSAGE\",\"logEvents\":[{\"id\":\"\",\"message\":\"CWL CONTROL MESSAGE: Checking health of destination\"}]}\n",
+            "{\"Records\":[{\"eventID\":\"d\"}]}{\"Records\":null}\n",
+        );
+        let (r, d) = recs(t);
+        assert_eq!(
+            r,
+            vec![
+                r#"{"eventID":"a","eventTime":"t"}"#,
+                r#"{"eventID":"b"}"#,
+                r#"{"eventID":"c"}"#,
+                r#"{"eventID":"d"}"#
+            ]
+        );
+        assert_eq!(d.control_messages, 1);
+        assert_eq!(d.other_values.count, 2);
+        assert!(d
+            .other_values
+            .first
+            .as_deref()
+            .unwrap()
+            .starts_with("line 1: an object with keys log_type"));
+        assert_eq!(d.bad_values.count, 0);
+        assert!(d.not_cloudtrail().is_none());
+    }
+
+    #[test]
+    fn an_array_of_eventbridge_events_and_lookup_elements() {
+        let t = r#"[{"detail-type":"AWS API Call via CloudTrail","detail":{"eventID":"a"}},
+                   {"EventId":"b","CloudTrailEvent":"{\"eventID\":\"b\"}"},
+                   {"awsRegion":"x","eventName":"Y"}]"#;
+        let (r, d) = recs(t);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[2], r#"{"awsRegion":"x","eventName":"Y"}"#);
+        assert_eq!(d.bad_values.count + d.other_values.count, 0);
+    }
+
+    #[test]
+    fn ndjson_resumes_after_a_bad_line_and_tallies() {
+        let (r, d) = recs("{\"eventID\":\"a\"}\n{\"eventID\": nope}\n{\"eventID\":\"c\"}\n{x\n");
         assert_eq!(r.len(), 2);
-        assert_eq!(e, 1);
+        assert_eq!(d.bad_values.count, 2);
+        assert!(d
+            .bad_values
+            .first
+            .unwrap()
+            .starts_with("line 2: invalid JSON"));
+        assert!(d.damage.is_none());
+    }
+
+    #[test]
+    fn many_bad_lines_take_linear_time() {
+        let mut t = String::new();
+        for i in 0..50_000 {
+            t.push_str(&format!("{{\"eventID\":\"{i}\", oops}}\n"));
+        }
+        t.push_str("{\"eventID\":\"last\"}\n");
+        let (r, d) = recs(&t);
+        assert_eq!(r.len(), 1);
+        assert_eq!(d.bad_values.count, 50_000);
     }
 
     #[test]
     fn digest_and_empty_and_garbage() {
-        let (f, r, e) = recs(r#"{"awsAccountId":"1","digestStartTime":"x","logFiles":[]}"#);
-        assert_eq!((f, r.len(), e), (Some(Form::Digest), 0, 0));
-        assert_eq!(recs("  \n").0, Some(Form::Empty));
-        let (_, r, e) = recs("this is not json");
-        assert_eq!((r.len(), e), (0, 1));
-        let (_, _, e) = recs(r#"{"foo":1}"#);
-        assert_eq!(e, 1);
-        let (_, _, e) = recs(r#"{"Records":[]} trailing"#);
-        assert_eq!(e, 1);
+        let (r, d) = recs(r#"{"awsAccountId":"1","digestStartTime":"x","logFiles":[]}"#);
+        assert!(d.digest && r.is_empty());
+        let (r, d) = recs("  \n");
+        assert!(r.is_empty() && !d.digest && d.not_cloudtrail().is_none());
+        let (r, d) = recs("this is not json");
+        assert_eq!((r.len(), d.bad_values.count), (0, 1));
+        let (_, d) = recs(r#"{"foo":1}"#);
+        assert!(d.not_cloudtrail().unwrap().contains("keys foo"));
+        let (_, d) = recs(r#"{"Records":[]} trailing"#);
+        assert_eq!(d.bad_values.count, 1);
+        let (r, d) = recs(r#"{"Records":null}"#);
+        assert!(r.is_empty() && d.not_cloudtrail().is_none() && d.bad_values.count == 0);
+    }
+
+    #[test]
+    fn escaped_keys_are_still_recognised() {
+        let (r, _) = recs(r#"{"Rec\u006frds":[{"eventID":"a"}]}"#);
+        assert_eq!(r.len(), 1);
     }
 }

@@ -29,6 +29,7 @@ use super::schema::{id_hash, Fields, DOC_LEDGER, F_IDH, PATH_SEP, TEXT_TOKENIZER
 use super::write::{read_payload, CommitPayload};
 use super::{open, tv, IndexError};
 use crate::catalog::{self, names, FieldKind};
+use crate::normalise::time::{MAX_MS, MIN_MS};
 use crate::query::time::{now_ms, parse_time};
 use crate::query::{Node, Value};
 
@@ -134,21 +135,33 @@ impl Reader {
             ),
         ];
         if req.since_ms.is_some() || req.until_ms.is_some() {
+            // A bound beyond what the index can hold is no bound at all (an open end stays open): no
+            // stored time lies outside [MIN_MS, MAX_MS].
             let lo = req
                 .since_ms
+                .filter(|t| *t > MIN_MS)
                 .map(|t| Bound::Included(self.date_term(t)))
                 .unwrap_or(Bound::Unbounded);
             let hi = req
                 .until_ms
+                .filter(|t| *t <= MAX_MS)
                 .map(|t| Bound::Excluded(self.date_term(t)))
                 .unwrap_or(Bound::Unbounded);
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+            if !matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
+                clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+            }
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
+    /// The term of a time bound, at the column's millisecond precision (`from_field_date_for_search`
+    /// truncates to seconds, which made `--until 10:00:00.001` exclude 10:00:00.000), clamped to the
+    /// times the index can hold (tantivy keeps i64 nanoseconds; beyond, the value would wrap).
     fn date_term(&self, ms: i64) -> Term {
-        Term::from_field_date_for_search(self.fields.time, DateTime::from_timestamp_millis(ms))
+        Term::from_field_date(
+            self.fields.time,
+            DateTime::from_timestamp_millis(ms.clamp(MIN_MS, MAX_MS)),
+        )
     }
 
     fn node(&self, n: &Node) -> Result<Box<dyn Query>, IndexError> {

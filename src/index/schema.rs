@@ -32,6 +32,12 @@ pub const F_LEDGER: &str = "_ledger";
 pub const F_HASH: &str = "_hash";
 /// The digest of the eventID alone, as a fast column: the deterministic tie-break of equal times.
 pub const F_IDH: &str = "_idh";
+/// On an event whose STS call issued a key that stitching follows: its own eventID, as a column, so a
+/// writer learns (key → actor, issuing eventID) at open from columns alone.
+pub const F_EVID: &str = "_evid";
+/// The low 32 bits of the event's content digest, as a column: a redelivery of an indexed eventID is
+/// told from a conflicting record under the same eventID without reading the stored record.
+pub const F_CH: &str = "_ch";
 /// `_doc` value of an ingest-ledger document (events have no `_doc`).
 pub const DOC_LEDGER: &str = "ledger";
 
@@ -49,6 +55,8 @@ pub struct Fields {
     pub ledger: Field,
     pub hash: Field,
     pub idh: Field,
+    pub evid: Field,
+    pub ch: Field,
     /// What `prepare` leaves out: nothing, except under `ingest --bench-omit`.
     pub omit: Omit,
 }
@@ -131,6 +139,8 @@ pub fn build_schema() -> Schema {
     );
     b.add_u64_field(F_HASH, NumericOptions::default().set_indexed());
     b.add_u64_field(F_IDH, FAST);
+    b.add_u64_field(F_CH, FAST);
+    b.add_text_field(F_EVID, TextOptions::default().set_fast("raw"));
     // The record, stored as a string: tantivy (0.27) writes and reads a bytes value one byte at a time
     // (`Vec<u8>`/`Cow<[u8]>` as `BinarySerializable`), a string with one copy: 13 % less ingest CPU.
     b.add_text_field(F_RAW, TextOptions::default().set_stored());
@@ -175,6 +185,8 @@ impl Fields {
             ledger: schema.get_field(F_LEDGER)?,
             hash: schema.get_field(F_HASH)?,
             idh: schema.get_field(F_IDH)?,
+            evid: schema.get_field(F_EVID)?,
+            ch: schema.get_field(F_CH)?,
             omit: Omit::default(),
             named,
             schema,

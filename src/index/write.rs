@@ -16,12 +16,14 @@ use tantivy::columnar::StrColumn;
 use tantivy::query::{ExistsQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DateTime, DocSet as _, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
 
 use super::schema::{id_hash, text_analyzer, Fields, Omit, DOC_LEDGER, MAX_WORD_LEN};
 use super::{merge, open, open_replacing, tv, writer_error, IndexError};
 use crate::catalog::{self, names, FieldKind};
-use crate::model::{Event, ObjectRef, Stitch};
+use crate::model::{ActorBasis, Event, ObjectRef, Stitch};
 
 /// Default commit cadence in added events: bounds the work a kill can lose (and redo). A commit also
 /// flushes the indexing threads' in-memory segments, so it bounds their memory too: measured on 300k events,
@@ -52,10 +54,15 @@ pub struct WriterConfig {
 pub struct PreparedDoc {
     /// `id_hash("eventID", eventID)`: the `_hash` term that says the event is in the index.
     pub id_hash: u64,
+    /// The low 32 bits of the content digest (the `_ch` column).
+    pub content: u32,
     pub doc: TantivyDocument,
     /// The actor when stitching knows nothing better.
     pub actor: Option<String>,
     pub stitch: Stitch,
+    /// The eventID, kept for an event whose issued key stitching follows (it becomes the
+    /// `actorIssuerEventID` of the key's events).
+    pub issuer_event_id: Option<String>,
 }
 
 /// What the writer stores in the commit payload.
@@ -71,6 +78,8 @@ pub struct CommitPayload {
 pub struct AddCounts {
     pub added: u64,
     pub present: u64,
+    /// Already present under the same eventID with other content: the one stored first is kept.
+    pub conflicts: u64,
 }
 
 /// Turn an event into a document. Runs on the decode threads.
@@ -80,6 +89,12 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     let id_hash = id_hash(names::EVENT_ID, &ev.event_id);
     // 32 bits are plenty to break ties of equal milliseconds, and cost half the column.
     doc.add_u64(fields.idh, id_hash & 0xFFFF_FFFF);
+    let content = ev.content_digest as u32;
+    doc.add_u64(fields.ch, u64::from(content));
+    let issuer_event_id = ev.stitch.teaches_key.then(|| ev.event_id.clone());
+    if let Some(id) = &issuer_event_id {
+        doc.add_text(fields.evid, id);
+    }
     let mut actor = None;
     for (name, val) in &ev.keywords {
         if *name == names::ACTOR {
@@ -119,9 +134,11 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     }
     PreparedDoc {
         id_hash,
+        content,
         doc,
         actor,
         stitch: ev.stitch,
+        issuer_event_id,
     }
 }
 
@@ -181,24 +198,25 @@ fn id_hash_of(name: &str, val: &str, event_id: &str, event_id_hash: u64) -> u64 
     }
 }
 
-/// Identity stitching: access key issued by an AssumeRole* call → the actor behind that call. Held for
-/// every issued key of the index, so kept compact: a 64-bit digest per key and interned actors (few
-/// distinct), ~16 bytes a key where two `String`s took ~150 (60 MB at 4M events).
+/// Identity stitching (rule 3): access key issued by an STS call not made by an AWS service → the actor
+/// behind that call and the call's eventID. Held for every such key of the index, so kept compact: a
+/// 64-bit digest per key and interned actors (few distinct).
 #[derive(Default)]
 struct IssuedKeys {
-    by_key: FxHashMap<u64, u32>,
+    by_key: FxHashMap<u64, (u32, Box<str>)>,
     actors: Vec<String>,
     actor_ids: FxHashMap<String, u32>,
 }
 
 impl IssuedKeys {
-    fn get(&self, key: &str) -> Option<&str> {
-        let id = *self.by_key.get(&key_digest(key))?;
-        Some(self.actors[id as usize].as_str())
+    /// The actor behind `key` and the eventID of the call that issued it.
+    fn get(&self, key: &str) -> Option<(&str, &str)> {
+        let (id, ev) = self.by_key.get(&key_digest(key))?;
+        Some((self.actors[*id as usize].as_str(), ev))
     }
 
-    /// Record `key → actor`; true when that changed what `key` maps to.
-    fn insert(&mut self, key: &str, actor: &str) -> bool {
+    /// Record `key → (actor, issuing eventID)`; true when that changed what `key` maps to.
+    fn insert(&mut self, key: &str, actor: &str, event_id: &str) -> bool {
         let id = match self.actor_ids.get(actor) {
             Some(&id) => id,
             None => {
@@ -208,8 +226,48 @@ impl IssuedKeys {
                 id
             }
         };
-        self.by_key.insert(key_digest(key), id) != Some(id)
+        let new = (id, Box::<str>::from(event_id));
+        match self.by_key.insert(key_digest(key), new) {
+            Some(old) => old.0 != id || *old.1 != *event_id,
+            None => true,
+        }
     }
+}
+
+/// What stitching may have to revisit: the events made with a key, or acting for an Identity Center user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Learned {
+    /// An issued key whose (actor, issuing event) is new or changed.
+    Key(String),
+    /// An Identity Center userId whose user name is new or changed.
+    IdentityCenterUser(String),
+}
+
+impl Learned {
+    /// The `_ledger` value of its stitching marker.
+    fn marker(&self) -> String {
+        match self {
+            Learned::Key(k) => format!("key:{k}"),
+            Learned::IdentityCenterUser(u) => format!("icuser:{u}"),
+        }
+    }
+
+    fn from_marker(m: &str) -> Option<Learned> {
+        if let Some(k) = m.strip_prefix("key:") {
+            Some(Learned::Key(k.to_string()))
+        } else {
+            m.strip_prefix("icuser:")
+                .map(|u| Learned::IdentityCenterUser(u.to_string()))
+        }
+    }
+}
+
+/// The actor of a document, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Resolved {
+    actor: Option<String>,
+    basis: Option<ActorBasis>,
+    issuer_event_id: Option<String>,
 }
 
 /// Per segment of `searcher`, the `_idh` values (low 32 bits of the eventID digest) of its events, sorted.
@@ -242,30 +300,47 @@ pub struct Finished {
     pub seconds: f64,
 }
 
-/// Digests of the events a run added: a hash set for the open batch, a sorted vector for the committed
-/// ones (8 bytes an event, no slack: a hash set of a million digests takes 16–24 bytes each while it grows,
-/// which showed in the peak memory of large loads).
+/// Digests of the events a run added, each with its content digest: a hash map for the open batch, a
+/// sorted vector for the committed ones (12 bytes an event, no slack: a hash map of a million digests
+/// takes twice that while it grows, which showed in the peak memory of large loads).
 #[derive(Default)]
 struct RunDigests {
-    batch: FxHashSet<u64>,
-    committed: Vec<u64>,
+    batch: FxHashMap<u64, u32>,
+    committed: Vec<(u64, u32)>,
 }
 
 impl RunDigests {
-    fn contains(&self, d: u64) -> bool {
-        self.batch.contains(&d) || self.committed.binary_search(&d).is_ok()
+    /// The content digest stored under eventID digest `d`, if this run added it.
+    fn get(&self, d: u64) -> Option<u32> {
+        if let Some(c) = self.batch.get(&d) {
+            return Some(*c);
+        }
+        self.committed
+            .binary_search_by_key(&d, |(id, _)| *id)
+            .ok()
+            .map(|i| self.committed[i].1)
     }
 
-    fn insert(&mut self, d: u64) {
-        self.batch.insert(d);
+    fn insert(&mut self, d: u64, content: u32) {
+        self.batch.insert(d, content);
     }
 
-    /// After a commit: move the batch into the sorted vector (the set keeps its capacity for the next).
+    /// After a commit: move the batch into the sorted vector (the map keeps its capacity for the next).
     fn seal(&mut self) {
         self.committed.reserve_exact(self.batch.len());
         self.committed.extend(self.batch.drain());
         self.committed.sort_unstable();
     }
+}
+
+/// Whether an event is in the index already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Absent,
+    /// The same eventID with the same content: a redelivery.
+    Same,
+    /// The same eventID with other content.
+    Conflict,
 }
 
 /// The one writer of an index.
@@ -287,23 +362,27 @@ pub struct Writer {
     /// block (~22 µs); asking every segment for every event made 20k new events into a 4M-event index
     /// take 6.1 s and 100k redelivered ones 27 s. 4 bytes an indexed event.
     base_ids: Vec<Vec<u32>>,
-    /// Digests of the access keys used by this run's events without a sourceIdentity: only those keys (or
-    /// keys in `base`) can have events whose actor a newly learned key changes.
+    /// Digests of the access keys used by this run's events whose actor is not settled: only those keys
+    /// (or keys in `base`) can have events whose actor a newly learned key changes.
     keys_used: FxHashSet<u64>,
+    /// Likewise for the Identity Center users this run's events acted for.
+    ic_used: FxHashSet<u64>,
     commit_every: usize,
     /// True until the first commit when the index started empty: nothing committed to look up.
     empty_at_start: bool,
-    /// Identity stitching: access key issued by an AssumeRole* call → the actor behind that call.
+    /// Rule 3: issued key → the actor behind the call that issued it.
     issued: IssuedKeys,
-    /// Keys learned (or whose actor changed) in the uncommitted batch: their earlier events need fixing.
-    learned: HashSet<String>,
+    /// Rule 4: Identity Center userId → the user name some event gave for it.
+    ic_names: FxHashMap<String, String>,
+    /// Keys and users learned (or changed) in the uncommitted batch: their earlier events need fixing.
+    learned: HashSet<Learned>,
     dry_run: bool,
     merge: merge::MergeConfig,
 }
 
-/// `_doc` value of a stitching marker: "the events of this key may carry an outdated actor". Committed
-/// with the AssumeRole that taught the key, removed in the commit that fixes those events, so a kill in
-/// between is finished by the next writer.
+/// `_doc` value of a stitching marker: "the events of this key (or Identity Center user) may carry an
+/// outdated actor". Committed with the event that taught it, removed in the commit that fixes those
+/// events, so a kill in between is finished by the next writer.
 const DOC_STITCH: &str = "stitch";
 
 impl Writer {
@@ -337,8 +416,10 @@ impl Writer {
             base: None,
             base_ids: Vec::new(),
             keys_used: FxHashSet::default(),
+            ic_used: FxHashSet::default(),
             commit_every: cfg.commit_every.max(1),
             issued: IssuedKeys::default(),
+            ic_names: FxHashMap::default(),
             learned: HashSet::new(),
             dry_run: cfg.dry_run,
             merge: cfg.merge,
@@ -346,7 +427,7 @@ impl Writer {
         if cfg.reindex {
             w.writer.delete_all_documents().map_err(tv(&w.dir))?;
         } else if !w.empty_at_start {
-            w.load_issued_keys()?;
+            w.load_learned()?;
             let pending = w.pending_stitches()?;
             if !pending.is_empty() {
                 w.fix_actors(pending)?;
@@ -359,10 +440,11 @@ impl Writer {
         Ok(w)
     }
 
-    /// Every (issued key → actor) pair in the committed index.
-    fn load_issued_keys(&mut self) -> Result<(), IndexError> {
+    /// What the committed index teaches: every (issued key → actor, issuing eventID) and every
+    /// (Identity Center userId → user name), from columns.
+    fn load_learned(&mut self) -> Result<(), IndexError> {
         let searcher = self.reader.searcher();
-        let q = ExistsQuery::new(names::ISSUED_KEY.to_string(), false);
+        let q = ExistsQuery::new(super::schema::F_EVID.to_string(), false);
         let docs = searcher
             .search(&q, &DocSetCollector)
             .map_err(tv(&self.dir))?;
@@ -372,17 +454,43 @@ impl Writer {
                 &searcher,
                 &mut cols,
                 addr,
-                &[names::ISSUED_KEY, names::ACTOR],
+                &[names::ISSUED_KEY, names::ACTOR, super::schema::F_EVID],
             )?;
-            if let (Some(k), Some(a)) = (c.first(0, addr.doc_id), c.first(1, addr.doc_id)) {
-                self.issued.insert(k, a);
+            if let (Some(k), Some(a), Some(e)) = (
+                c.first(0, addr.doc_id),
+                c.first(1, addr.doc_id),
+                c.first(2, addr.doc_id),
+            ) {
+                self.issued.insert(k, a, e);
+            }
+        }
+        let q = ExistsQuery::new(names::IC_USER_ID.to_string(), false);
+        let docs = searcher
+            .search(&q, &DocSetCollector)
+            .map_err(tv(&self.dir))?;
+        let mut cols: Vec<Option<ColumnTerms>> = vec![None; searcher.segment_readers().len()];
+        for addr in docs {
+            let c = self.column_terms(
+                &searcher,
+                &mut cols,
+                addr,
+                &[names::IC_USER_ID, names::ACTOR, names::ACTOR_BASIS],
+            )?;
+            if let (Some(u), Some(a), Some(b)) = (
+                c.first(0, addr.doc_id),
+                c.first(1, addr.doc_id),
+                c.first(2, addr.doc_id),
+            ) {
+                if b == ActorBasis::IdentityCenter.as_str() && a != u {
+                    self.ic_names.insert(u.to_string(), a.to_string());
+                }
             }
         }
         Ok(())
     }
 
-    /// Keys whose fix-up was committed as pending but not finished (a kill in between).
-    fn pending_stitches(&self) -> Result<HashSet<String>, IndexError> {
+    /// Keys and users whose fix-up was committed as pending but not finished (a kill in between).
+    fn pending_stitches(&self) -> Result<HashSet<Learned>, IndexError> {
         let searcher = self.reader.searcher();
         let q = TermQuery::new(
             Term::from_field_text(self.fields.doc, DOC_STITCH),
@@ -398,87 +506,138 @@ impl Writer {
                 .fast_fields()
                 .str(super::schema::F_LEDGER)
                 .map_err(tv(&self.dir))?;
-            if let Some(k) = first_str(&col, addr.doc_id) {
-                out.insert(k);
+            if let Some(l) = first_str(&col, addr.doc_id).and_then(|m| Learned::from_marker(&m)) {
+                out.insert(l);
             }
         }
         Ok(out)
     }
 
-    /// The actor of an event: its sourceIdentity (already the fallback), else the actor behind the key it
-    /// was made with, else the fallback.
-    fn resolve_actor(&self, d: &PreparedDoc) -> Option<String> {
-        if !d.stitch.has_source_identity {
-            if let Some(a) = d
-                .stitch
-                .access_key
-                .as_ref()
-                .and_then(|k| self.issued.get(k))
-                .map(str::to_string)
-            {
-                return Some(a.clone());
-            }
+    /// The actor of an event by the rules of `schema/actor-rules.md`: rules 1 and 2 were settled by
+    /// normalise; rule 3 is the issued-key map; rule 4 the learned user names; else what normalise chose.
+    fn resolve(&self, d: &PreparedDoc) -> Resolved {
+        let fallback = Resolved {
+            actor: d.actor.clone(),
+            basis: d.stitch.basis,
+            issuer_event_id: None,
+        };
+        if d.stitch.settled() {
+            return fallback;
         }
-        d.actor.clone()
+        if let Some((actor, ev)) = d
+            .stitch
+            .access_key
+            .as_ref()
+            .and_then(|k| self.issued.get(k))
+        {
+            return Resolved {
+                actor: Some(actor.to_string()),
+                basis: Some(ActorBasis::Issuer),
+                issuer_event_id: Some(ev.to_string()),
+            };
+        }
+        if let Some(u) = &d.stitch.identity_center_user_id {
+            let name = d
+                .stitch
+                .identity_center_user_name
+                .as_ref()
+                .or_else(|| self.ic_names.get(u))
+                .unwrap_or(u);
+            return Resolved {
+                actor: Some(name.clone()),
+                basis: Some(ActorBasis::IdentityCenter),
+                issuer_event_id: None,
+            };
+        }
+        fallback
     }
 
-    /// Add a prepared document with its resolved actor; learn the key it issued.
-    fn add_with_actor(&mut self, mut d: PreparedDoc) -> Result<(), IndexError> {
-        let actor = self.resolve_actor(&d);
-        if let (Some(k), false) = (&d.stitch.access_key, d.stitch.has_source_identity) {
-            self.keys_used.insert(key_digest(k));
-        }
-        if let Some(a) = &actor {
-            let (f, _) = self
-                .fields
-                .named(names::ACTOR)
-                .expect("actor is in the catalogue");
-            d.doc.add_text(f, a);
-            if let Some(k) = &d.stitch.issued_key {
-                if self.issued.insert(k, a) {
-                    self.learned.insert(k.clone());
-                }
+    /// Add a prepared document with its resolved actor; learn the key it issued and the user name it gives.
+    fn add_resolved(&mut self, mut d: PreparedDoc) -> Result<(), IndexError> {
+        let r = self.resolve(&d);
+        if !d.stitch.settled() {
+            if let Some(k) = &d.stitch.access_key {
+                self.keys_used.insert(key_digest(k));
+            }
+            if let Some(u) = &d.stitch.identity_center_user_id {
+                self.ic_used.insert(key_digest(u));
             }
         }
+        if let (Some(u), Some(n)) = (
+            &d.stitch.identity_center_user_id,
+            &d.stitch.identity_center_user_name,
+        ) {
+            if self.ic_names.get(u) != Some(n) {
+                self.ic_names.insert(u.clone(), n.clone());
+                self.learned.insert(Learned::IdentityCenterUser(u.clone()));
+            }
+        }
+        if let (Some(a), Some(k), Some(ev)) = (&r.actor, &d.stitch.issued_key, &d.issuer_event_id) {
+            if self.issued.insert(k, a, ev) {
+                self.learned.insert(Learned::Key(k.clone()));
+            }
+        }
+        self.add_actor_fields(&mut d.doc, &r);
         self.writer.add_document(d.doc).map_err(tv(&self.dir))?;
         Ok(())
     }
 
-    /// Re-index the committed events made with `keys` whose actor is outdated, following chains (a fixed
-    /// AssumeRole changes the actor of the key it issued).
-    fn fix_actors(&mut self, keys: HashSet<String>) -> Result<u64, IndexError> {
+    fn add_actor_fields(&self, doc: &mut TantivyDocument, r: &Resolved) {
+        let field = |n: &str| self.fields.named(n).expect("in the catalogue").0;
+        if let Some(a) = &r.actor {
+            doc.add_text(field(names::ACTOR), a);
+        }
+        if let Some(b) = r.basis {
+            doc.add_text(field(names::ACTOR_BASIS), b.as_str());
+        }
+        if let Some(e) = &r.issuer_event_id {
+            doc.add_text(field(names::ACTOR_ISSUER_EVENT_ID), e);
+        }
+    }
+
+    /// Re-index the committed events whose actor a learned key or user name changes, following chains (a
+    /// fixed STS call changes the actor of the key it issued).
+    fn fix_actors(&mut self, learned: HashSet<Learned>) -> Result<u64, IndexError> {
         let searcher = self.reader.searcher();
-        let mut work: Vec<String> = keys.into_iter().collect();
+        let mut work: Vec<Learned> = learned.into_iter().collect();
         work.sort();
         let mut fixed = 0u64;
-        // A key comes back on the list only when its actor changed, so this ends: each change moves an
-        // actor closer to the head of its chain.
-        while let Some(k) = work.pop() {
-            let Some(actor) = self.issued.get(&k).map(str::to_string) else {
-                continue;
+        let field = |n: &str| self.fields.named(n).expect("in the catalogue").0;
+        let (key_field, ic_field) = (field(names::UI_ACCESS_KEY), field(names::IC_USER_ID));
+        // An item comes back on the list only when a key's actor changed, so this ends: each change moves
+        // an actor closer to the head of its chain.
+        while let Some(item) = work.pop() {
+            let term = match &item {
+                Learned::Key(k) => Term::from_field_text(key_field, k),
+                Learned::IdentityCenterUser(u) => Term::from_field_text(ic_field, u),
             };
-            let (key_field, _) = self.fields.named(names::UI_ACCESS_KEY).expect("catalogue");
-            let q = TermQuery::new(
-                Term::from_field_text(key_field, &k),
-                IndexRecordOption::Basic,
-            );
+            let q = TermQuery::new(term, IndexRecordOption::Basic);
             let docs = searcher
                 .search(&q, &DocSetCollector)
                 .map_err(tv(&self.dir))?;
             for addr in docs {
-                let seg = searcher.segment_reader(addr.segment_ord);
-                let ff = seg.fast_fields();
-                if first_str(
-                    &ff.str(names::SOURCE_IDENTITY).map_err(tv(&self.dir))?,
-                    addr.doc_id,
-                )
-                .is_some()
-                {
+                let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
+                let col = |n: &str| -> Result<Option<String>, IndexError> {
+                    Ok(first_str(&ff.str(n).map_err(tv(&self.dir))?, addr.doc_id))
+                };
+                let basis = col(names::ACTOR_BASIS)?.and_then(|b| ActorBasis::parse(&b));
+                if basis.is_some_and(|b| b.is_settled()) {
                     continue;
                 }
-                if first_str(&ff.str(names::ACTOR).map_err(tv(&self.dir))?, addr.doc_id).as_deref()
-                    == Some(actor.as_str())
-                {
+                // Skip events that already carry what this item would give them.
+                let (actor, issuer) = (col(names::ACTOR)?, col(names::ACTOR_ISSUER_EVENT_ID)?);
+                let current = match &item {
+                    Learned::Key(k) => self.issued.get(k).is_some_and(|(a, e)| {
+                        basis == Some(ActorBasis::Issuer)
+                            && actor.as_deref() == Some(a)
+                            && issuer.as_deref() == Some(e)
+                    }),
+                    Learned::IdentityCenterUser(u) => {
+                        basis == Some(ActorBasis::Issuer)
+                            || actor.as_deref() == self.ic_names.get(u).map(String::as_str)
+                    }
+                };
+                if current {
                     continue;
                 }
                 let stored: TantivyDocument = searcher.doc(addr).map_err(tv(&self.dir))?;
@@ -489,15 +648,17 @@ impl Writer {
                     continue;
                 };
                 let mut d = prepare(&self.fields, n.event);
+                let r = self.resolve(&d);
                 self.writer
                     .delete_term(Term::from_field_u64(self.fields.hash, d.id_hash));
-                let (actor_field, _) = self.fields.named(names::ACTOR).expect("catalogue");
-                d.doc.add_text(actor_field, &actor);
-                if let Some(k2) = &d.stitch.issued_key {
-                    if self.issued.insert(k2, &actor) {
-                        work.push(k2.clone());
+                if let (Some(a), Some(k2), Some(ev)) =
+                    (&r.actor, &d.stitch.issued_key, &d.issuer_event_id)
+                {
+                    if self.issued.insert(k2, a, ev) {
+                        work.push(Learned::Key(k2.clone()));
                     }
                 }
+                self.add_actor_fields(&mut d.doc, &r);
                 self.writer.add_document(d.doc).map_err(tv(&self.dir))?;
                 fixed += 1;
             }
@@ -566,27 +727,53 @@ impl Writer {
         Ok(slot.as_ref().expect("filled above"))
     }
 
-    fn is_present(&self, id_hash: u64) -> Result<bool, IndexError> {
-        if self.added.contains(id_hash) {
-            return Ok(true);
+    /// Is the event with these digests in the index (this run's additions, or the index at open)?
+    fn presence(&self, id_hash: u64, content: u32) -> Result<Presence, IndexError> {
+        let judge = |c: u32| {
+            if c == content {
+                Presence::Same
+            } else {
+                Presence::Conflict
+            }
+        };
+        if let Some(c) = self.added.get(id_hash) {
+            return Ok(judge(c));
         }
         let Some(base) = &self.base else {
-            return Ok(false);
+            return Ok(Presence::Absent);
         };
         let bits = id_hash as u32;
         let term = Term::from_field_u64(self.fields.hash, id_hash);
         for (seg, ids) in base.segment_readers().iter().zip(&self.base_ids) {
-            if ids.binary_search(&bits).is_ok()
-                && seg
-                    .inverted_index(self.fields.hash)
-                    .and_then(|inv| Ok(inv.doc_freq(&term)?))
-                    .map_err(tv(&self.dir))?
-                    > 0
-            {
-                return Ok(true);
+            if ids.binary_search(&bits).is_err() {
+                continue;
+            }
+            let inv = seg
+                .inverted_index(self.fields.hash)
+                .map_err(tv(&self.dir))?;
+            let Some(mut postings) =
+                inv.read_postings(&term, IndexRecordOption::Basic)
+                    .map_err(|source| IndexError::Io {
+                        dir: self.dir.clone(),
+                        source,
+                    })?
+            else {
+                continue;
+            };
+            let col = seg
+                .fast_fields()
+                .u64(super::schema::F_CH)
+                .map_err(tv(&self.dir))?;
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                if seg.is_deleted(doc) {
+                    doc = postings.advance();
+                    continue;
+                }
+                return Ok(judge(col.first(doc).unwrap_or(0) as u32));
             }
         }
-        Ok(false)
+        Ok(Presence::Absent)
     }
 
     /// Add the events of one object; when `complete`, record the object as done in the same commit.
@@ -602,13 +789,21 @@ impl Writer {
             return Ok(counts);
         }
         for d in docs {
-            if self.is_present(d.id_hash)? {
-                counts.present += 1;
-                continue;
+            match self.presence(d.id_hash, d.content)? {
+                Presence::Same => {
+                    counts.present += 1;
+                    continue;
+                }
+                Presence::Conflict => {
+                    counts.present += 1;
+                    counts.conflicts += 1;
+                    continue;
+                }
+                Presence::Absent => {}
             }
-            let id = d.id_hash;
-            self.add_with_actor(d)?;
-            self.added.insert(id);
+            let (id, content) = (d.id_hash, d.content);
+            self.add_resolved(d)?;
+            self.added.insert(id, content);
             counts.added += 1;
             self.pending_events += 1;
         }
@@ -634,17 +829,17 @@ impl Writer {
     }
 
     /// Commit everything added so far, with the payload, and make it visible to the dedup check. When the
-    /// batch taught new issued keys, a second commit fixes the actor of earlier events made with them.
+    /// batch taught new issued keys or user names, a second commit fixes the actor of earlier events.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         if self.dry_run {
             return Ok(());
         }
         let learned = std::mem::take(&mut self.learned);
-        let learned = self.keys_to_fix(learned)?;
-        for k in &learned {
+        let learned = self.to_fix(learned)?;
+        for l in &learned {
             let mut doc = TantivyDocument::default();
             doc.add_text(self.fields.doc, DOC_STITCH);
-            doc.add_text(self.fields.ledger, k);
+            doc.add_text(self.fields.ledger, l.marker());
             self.writer.add_document(doc).map_err(tv(&self.dir))?;
         }
         self.commit_once()?;
@@ -655,23 +850,29 @@ impl Writer {
         Ok(())
     }
 
-    /// The learned keys that some event (of this run, or already in the index) was made with: the others
-    /// have nothing to fix, and most issued keys are never seen in use (used elsewhere, or later).
-    fn keys_to_fix(&self, learned: HashSet<String>) -> Result<HashSet<String>, IndexError> {
-        let (key_field, _) = self.fields.named(names::UI_ACCESS_KEY).expect("catalogue");
+    /// The learned keys and users that some event (of this run, or already in the index) was made with or
+    /// acted for: the others have nothing to fix, and most issued keys are never seen in use.
+    fn to_fix(&self, learned: HashSet<Learned>) -> Result<HashSet<Learned>, IndexError> {
+        let field = |n: &str| self.fields.named(n).expect("in the catalogue").0;
         let mut out = HashSet::new();
-        for k in learned {
-            let used = self.keys_used.contains(&key_digest(&k))
+        for l in learned {
+            let (used, term) = match &l {
+                Learned::Key(k) => (
+                    self.keys_used.contains(&key_digest(k)),
+                    Term::from_field_text(field(names::UI_ACCESS_KEY), k),
+                ),
+                Learned::IdentityCenterUser(u) => (
+                    self.ic_used.contains(&key_digest(u)),
+                    Term::from_field_text(field(names::IC_USER_ID), u),
+                ),
+            };
+            let used = used
                 || match &self.base {
-                    Some(base) => {
-                        base.doc_freq(&Term::from_field_text(key_field, &k))
-                            .map_err(tv(&self.dir))?
-                            > 0
-                    }
+                    Some(base) => base.doc_freq(&term).map_err(tv(&self.dir))? > 0,
                     None => false,
                 };
             if used {
-                out.insert(k);
+                out.insert(l);
             }
         }
         Ok(out)
@@ -821,33 +1022,51 @@ mod tests {
     #[test]
     fn issued_keys_map_to_interned_actors() {
         let mut k = IssuedKeys::default();
-        assert!(k.insert("ASIA1", "alice"));
-        assert!(k.insert("ASIA2", "alice"));
-        assert!(!k.insert("ASIA1", "alice"), "same mapping: no change");
+        assert!(k.insert("ASIA1", "alice", "e1"));
+        assert!(k.insert("ASIA2", "alice", "e2"));
+        assert!(!k.insert("ASIA1", "alice", "e1"), "same mapping: no change");
         assert!(
-            k.insert("ASIA1", "bob"),
+            k.insert("ASIA1", "alice", "e9"),
+            "another issuing event is a change"
+        );
+        assert!(
+            k.insert("ASIA1", "bob", "e9"),
             "a new actor for a key is a change"
         );
-        assert_eq!(k.get("ASIA1"), Some("bob"));
-        assert_eq!(k.get("ASIA2"), Some("alice"));
+        assert_eq!(k.get("ASIA1"), Some(("bob", "e9")));
+        assert_eq!(k.get("ASIA2"), Some(("alice", "e2")));
         assert_eq!(k.get("ASIA3"), None);
         assert_eq!(k.actors.len(), 2, "actors are interned");
     }
 
     #[test]
-    fn run_digests_remember_across_seals() {
+    fn run_digests_remember_content_across_seals() {
         let mut r = RunDigests::default();
         for d in [5u64, 1, 9] {
-            r.insert(d);
+            r.insert(d, d as u32 * 10);
         }
-        assert!(r.contains(1) && !r.contains(2));
+        assert_eq!((r.get(1), r.get(2)), (Some(10), None));
         r.seal();
-        r.insert(2);
-        assert!(r.contains(1) && r.contains(5) && r.contains(9) && r.contains(2));
-        assert!(!r.contains(3));
+        r.insert(2, 20);
+        assert_eq!(
+            [r.get(1), r.get(5), r.get(9), r.get(2)],
+            [Some(10), Some(50), Some(90), Some(20)]
+        );
+        assert_eq!(r.get(3), None);
         r.seal();
-        assert_eq!(r.committed, vec![1, 2, 5, 9]);
+        assert_eq!(r.committed, vec![(1, 10), (2, 20), (5, 50), (9, 90)]);
         assert!(r.batch.is_empty());
+    }
+
+    #[test]
+    fn stitching_markers_round_trip() {
+        for l in [
+            Learned::Key("ASIA:odd:key".into()),
+            Learned::IdentityCenterUser("u-1".into()),
+        ] {
+            assert_eq!(Learned::from_marker(&l.marker()), Some(l));
+        }
+        assert_eq!(Learned::from_marker("ASIA-old-format"), None);
     }
 
     /// The byte-level split must give exactly the analyzer's words (deduplicated), or full text would

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::decode::{self, cloudtrail::Form};
+use crate::decode::{self, cloudtrail::Tally};
 use crate::index::write::prepare;
 use crate::index::{Fields, PreparedDoc, Writer};
 use crate::messages::Messages;
@@ -37,6 +37,18 @@ pub struct Summary {
     pub events_added: u64,
     pub events_already_present: u64,
     pub records_failed: u64,
+    /// Events already present under their eventID but with other content (the one stored first is kept).
+    pub events_conflicting: u64,
+    /// Records without an eventID, given one derived from their content (`eventIDDerived:true`).
+    #[serde(rename = "eventIDsDerived")]
+    pub event_ids_derived: u64,
+    /// CloudWatch Logs control messages and JSON values that are not CloudTrail, skipped.
+    pub control_messages: u64,
+    #[serde(rename = "valuesNotCloudTrail")]
+    pub values_not_cloudtrail: u64,
+    /// Skipped objects by reason.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub skipped_by_reason: std::collections::BTreeMap<String, u64>,
     pub bytes_read: u64,
     pub seconds: f64,
     pub events_per_second: f64,
@@ -46,6 +58,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Count `n` objects skipped for `reason`.
+    pub fn skip(&mut self, reason: &str, n: u64) {
+        if n > 0 {
+            self.objects_skipped += n;
+            *self
+                .skipped_by_reason
+                .entry(reason.to_string())
+                .or_default() += n;
+        }
+    }
+
     pub fn failed(&self) -> bool {
         self.objects_failed > 0 || self.records_failed > 0
     }
@@ -70,41 +93,85 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     pub records_failed: u64,
     pub skipped_as: Option<&'static str>,
+    pub control_messages: u64,
+    pub values_not_cloudtrail: u64,
+    pub event_ids_derived: u64,
 }
 
-/// Decode, normalise and prepare one CloudTrail object. Pure but for the CPU.
+impl Outcome {
+    pub fn new(obj: ObjectRef) -> Outcome {
+        Outcome {
+            obj,
+            docs: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            records_failed: 0,
+            skipped_as: None,
+            control_messages: 0,
+            values_not_cloudtrail: 0,
+            event_ids_derived: 0,
+        }
+    }
+}
+
+/// Why an object was skipped by its content.
+pub const SKIP_DIGEST_BODY: &str = "a CloudTrail digest body";
+
+/// Decode, normalise and prepare one CloudTrail object. Pure but for the CPU. Failed records are
+/// tallied: one message per object says how many and the first reason.
 pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outcome {
-    let mut out = Outcome {
-        obj,
-        docs: Vec::new(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        records_failed: 0,
-        skipped_as: None,
-    };
+    let mut out = Outcome::new(obj);
     let (text, gz_err) = decode::gunzip(bytes);
     let d = decode::cloudtrail::decode(&text);
-    if d.form == Some(Form::Digest) {
-        out.skipped_as = Some("digest");
+    if d.digest && gz_err.is_none() {
+        out.skipped_as = Some(SKIP_DIGEST_BODY);
         return out;
     }
     out.errors.extend(gz_err);
-    out.errors.extend(d.errors);
+    out.errors.extend(d.damage.clone());
+    out.errors.extend(d.not_cloudtrail());
+    out.control_messages = d.control_messages;
+    out.values_not_cloudtrail = d.other_values.count;
+    if d.other_values.count > 0 && !d.records.is_empty() {
+        out.warnings.push(format!(
+            "skipped {} JSON value(s) that are not CloudTrail (first: {})",
+            d.other_values.count,
+            d.other_values.first.as_deref().unwrap_or("")
+        ));
+    }
+    let mut failed: Tally = d.bad_values.clone();
     out.docs.reserve(d.records.len());
     for (i, raw) in d.records.iter().enumerate() {
         match normalise::cloudtrail(raw) {
             Ok(n) => {
-                out.warnings.extend(n.warning);
+                if let Some(w) = n.warning {
+                    if out.warnings.len() < MAX_WARNINGS_PER_OBJECT {
+                        out.warnings.push(w);
+                    }
+                }
+                if n.event
+                    .keyword(crate::catalog::names::EVENT_ID_DERIVED)
+                    .is_some()
+                {
+                    out.event_ids_derived += 1;
+                }
                 out.docs.push(prepare(fields, n.event));
             }
-            Err(e) => {
-                out.records_failed += 1;
-                out.errors.push(format!("record {}: {e}", i + 1));
-            }
+            Err(e) => failed.add(|| format!("record {}: {e}", i + 1)),
         }
+    }
+    out.records_failed = failed.count;
+    if let Some(first) = failed.first {
+        out.errors.push(format!(
+            "{} record(s) failed; the first: {first}",
+            failed.count
+        ));
     }
     out
 }
+
+/// Warnings printed per object (unknown eventVersion majors): one tells the story.
+const MAX_WARNINGS_PER_OBJECT: usize = 1;
 
 /// A progress bar on a terminal, nothing otherwise.
 pub fn progress(total: Option<u64>, what: &str) -> ProgressBar {
@@ -169,8 +236,8 @@ pub fn run<T: Send>(
                 }
                 Ok(o) => {
                     summary.bytes_read += o.obj.size;
-                    if o.skipped_as.is_some() {
-                        summary.objects_skipped += 1;
+                    if let Some(why) = o.skipped_as {
+                        summary.skip(why, 1);
                         if let Err(e) = writer.add_object(Some(&o.obj), Vec::new(), true) {
                             fatal = Some(e);
                         }
@@ -181,10 +248,14 @@ pub fn run<T: Send>(
                     for w in &o.warnings {
                         msgs.warn(&o.obj.name, w);
                     }
-                    for e in &o.errors {
-                        msgs.error(&o.obj.name, e);
+                    // One line per object, however many of its records failed.
+                    if !o.errors.is_empty() {
+                        msgs.error(&o.obj.name, &o.errors.join("; "));
                     }
                     summary.records_failed += o.records_failed;
+                    summary.control_messages += o.control_messages;
+                    summary.values_not_cloudtrail += o.values_not_cloudtrail;
+                    summary.event_ids_derived += o.event_ids_derived;
                     let complete = o.errors.is_empty();
                     if !complete {
                         summary.objects_failed += 1;
@@ -193,6 +264,13 @@ pub fn run<T: Send>(
                         Ok(c) => {
                             summary.events_added += c.added;
                             summary.events_already_present += c.present;
+                            summary.events_conflicting += c.conflicts;
+                            if c.conflicts > 0 {
+                                msgs.warn(
+                                    &o.obj.name,
+                                    &format!("{} event(s) share an eventID with an indexed event but differ in content; the one indexed first is kept", c.conflicts),
+                                );
+                            }
                         }
                         Err(e) => fatal = Some(e),
                     }

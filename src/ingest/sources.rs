@@ -93,9 +93,11 @@ pub fn cloudtrail_local(
             .collect::<Vec<_>>()
             .join(" "),
         objects_listed: listing.objects.len() as u64,
-        objects_skipped: listing.skipped_digest + listing.skipped_insight + listing.skipped_other,
         ..Default::default()
     };
+    for (why, n) in &listing.skipped {
+        summary.skip(why, *n);
+    }
     for (p, e) in &listing.errors {
         summary.objects_failed += 1;
         msgs.error(p, e);
@@ -165,10 +167,12 @@ pub fn cloudtrail_s3(
     let mut summary = Summary {
         source: format!("s3://{}/{}", url.bucket, url.prefix),
         objects_listed: listing.objects.len() as u64,
-        objects_skipped: listing.skipped,
         prefixes_listed: listing.prefixes_listed.clone(),
         ..Default::default()
     };
+    for (why, n) in &listing.skipped {
+        summary.skip(why, *n);
+    }
     for (p, e) in &listing.errors {
         summary.objects_failed += 1;
         msgs.error(p, &format!("cannot list: {e}"));
@@ -215,14 +219,9 @@ fn log_outcome(
         docs.push(prepare(fields, log_event(ctx, &stream, ts, &msg, *ord)));
         *ord += 1;
     }
-    Outcome {
-        obj,
-        docs,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        records_failed: 0,
-        skipped_as: None,
-    }
+    let mut o = Outcome::new(obj);
+    o.docs = docs;
+    o
 }
 
 /// Studio logs from the CloudWatch Logs API, incrementally per stream.
@@ -430,7 +429,9 @@ pub fn studio_logs_files(
         msgs.error(p, e);
     }
     summary.objects_listed += listing.objects.len() as u64;
-    summary.objects_skipped += listing.skipped_other;
+    for (why, n) in &listing.skipped {
+        summary.skip(why, *n);
+    }
     let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
     summary.objects_unchanged += unchanged;
     let pb = progress(None, "studio-logs");

@@ -15,8 +15,17 @@ pub struct Attribution {
     pub space_arn: Option<String>,
     pub space_name: Option<String>,
     pub user_profile: Option<String>,
+    /// The actor by the rules normalise can apply alone (1, 2, 4 without a learned name, 5); the writer
+    /// applies rules 3 and 4 with what the index knows (see `index::write`).
     pub actor: Option<String>,
+    pub actor_basis: Option<ActorBasis>,
+    /// `userIdentity.onBehalfOf.userId` (or an IdentityCenterUser's `userId`): the Identity Center user.
+    pub identity_center_user_id: Option<String>,
+    /// The user name an event gives for that user (`userIdentity.userName`), which teaches rule 4.
+    pub identity_center_user_name: Option<String>,
 }
+
+pub use crate::model::ActorBasis;
 
 /// The tag keys SageMaker stamps on the resources it creates.
 const TAG_DOMAIN_ARN: &str = "sagemaker:domain-arn";
@@ -147,25 +156,59 @@ pub fn is_studio_session(rec: &Json) -> bool {
     get_str(rec, &["userIdentity", "arn"]).is_some_and(|a| a.ends_with(STUDIO_SESSION_SUFFIX))
 }
 
-/// The principal behind an event when nothing better is known: its ARN, else the Identity Center user it
-/// acted for, else the AWS service that acted.
+/// Rule 5, the principal itself: for an AWS service, the service (`invokedBy`); for a SAML or
+/// web-identity user, the identity provider's user name; else the principal ARN, the service that acted,
+/// the principal id, the account.
 pub fn principal(rec: &Json) -> Option<String> {
-    get_str(rec, &["userIdentity", "arn"])
-        .or_else(|| get_str(rec, &["userIdentity", "onBehalfOf", "userId"]))
-        .or_else(|| get_str(rec, &["userIdentity", "invokedBy"]))
-        .or_else(|| get_str(rec, &["userIdentity", "principalId"]))
-        .map(str::to_string)
+    let ui = |k: &str| get_str(rec, &["userIdentity", k]);
+    match ui("type") {
+        Some("AWSService") => ui("invokedBy").or_else(|| ui("principalId")),
+        Some("SAMLUser" | "WebIdentityUser") => ui("userName")
+            .or_else(|| ui("principalId"))
+            .or_else(|| ui("arn")),
+        _ => ui("arn")
+            .or_else(|| ui("invokedBy"))
+            .or_else(|| ui("principalId"))
+            .or_else(|| ui("accountId")),
+    }
+    .map(str::to_string)
 }
 
-/// For AssumeRole* calls, the access key of the credentials they issued.
+/// True when the caller is an AWS service acting on its own (`userIdentity.type` `AWSService`, or no
+/// principal ARN but an `invokedBy`): `sagemaker.amazonaws.com` assuming an execution role,
+/// `ec2.amazonaws.com` an instance profile. A service is never the human behind the keys it obtains.
+pub fn caller_is_service(rec: &Json) -> bool {
+    get_str(rec, &["userIdentity", "type"]) == Some("AWSService")
+        || (get_str(rec, &["userIdentity", "arn"]).is_none()
+            && get_str(rec, &["userIdentity", "invokedBy"]).is_some())
+}
+
+/// STS calls that return credentials: the key they issue is used by whoever called them.
+fn issues_credentials(event_name: &str) -> bool {
+    event_name.starts_with("AssumeRole")
+        || event_name == "GetSessionToken"
+        || event_name == "GetFederationToken"
+}
+
+/// For `AssumeRole*`, `GetSessionToken` and `GetFederationToken`, the access key they issued.
 pub fn issued_access_key(rec: &Json) -> Option<String> {
     get_str(rec, &["eventName"])
-        .filter(|n| n.starts_with("AssumeRole"))
+        .filter(|n| issues_credentials(n))
         .and(get_str(
             rec,
             &["responseElements", "credentials", "accessKeyId"],
         ))
         .map(str::to_string)
+}
+
+/// The Identity Center user an event acted for: `userIdentity.onBehalfOf.userId`, or the `userId` of an
+/// `IdentityCenterUser`.
+fn identity_center_user<'a>(rec: &'a Json<'_>) -> Option<&'a str> {
+    get_str(rec, &["userIdentity", "onBehalfOf", "userId"]).or_else(|| {
+        (get_str(rec, &["userIdentity", "type"]) == Some("IdentityCenterUser"))
+            .then(|| get_str(rec, &["userIdentity", "userId"]))
+            .flatten()
+    })
 }
 
 /// Every derived key of one record.
@@ -251,10 +294,32 @@ pub fn attribute(rec: &Json) -> Attribution {
         })
         .map(|s| s.to_lowercase());
 
-    let actor = source_identity
-        .clone()
-        .or_else(|| user_profile.clone().filter(|_| studio))
-        .or_else(|| principal(rec));
+    let identity_center_user_id = identity_center_user(rec).map(str::to_string);
+    let identity_center_user_name = identity_center_user_id
+        .as_ref()
+        .and_then(|_| get_str(rec, &["userIdentity", "userName"]))
+        .map(str::to_string);
+
+    // The rules of schema/actor-rules.md, in order; 3 and 4 (with a learned name) are the writer's.
+    let (actor, actor_basis) = if let Some(si) = &source_identity {
+        (Some(si.clone()), Some(ActorBasis::SourceIdentity))
+    } else if let Some(p) = user_profile.as_ref().filter(|_| studio) {
+        (Some(p.clone()), Some(ActorBasis::UserProfile))
+    } else if let Some(id) = &identity_center_user_id {
+        (
+            Some(
+                identity_center_user_name
+                    .clone()
+                    .unwrap_or_else(|| id.clone()),
+            ),
+            Some(ActorBasis::IdentityCenter),
+        )
+    } else {
+        match principal(rec) {
+            Some(p) => (Some(p), Some(ActorBasis::Principal)),
+            None => (None, None),
+        }
+    };
 
     Attribution {
         source_identity,
@@ -264,6 +329,9 @@ pub fn attribute(rec: &Json) -> Attribution {
         space_name,
         user_profile,
         actor,
+        actor_basis,
+        identity_center_user_id,
+        identity_center_user_name,
     }
 }
 
@@ -379,8 +447,121 @@ mod tests {
         for c in cases {
             let text = c.rec.to_string();
             let rec = Json::parse(&text).unwrap();
-            assert_eq!(attribute(&rec), c.want, "case: {}", c.name);
+            let mut got = attribute(&rec);
+            // The basis has a table of its own below.
+            got.actor_basis = None;
+            assert_eq!(got, c.want, "case: {}", c.name);
         }
+    }
+
+    /// The actor rules normalise applies alone (1, 2, 4 without a learned name, 5), with their basis.
+    /// Rules 3 and 4 with learned names need the index: tests/actor.rs runs them through the binary.
+    #[test]
+    fn actor_rules_table() {
+        use ActorBasis::*;
+        let cases: Vec<(&str, Value, Option<&str>, Option<ActorBasis>)> = vec![
+            (
+                "1: sourceIdentity wins over a named user profile",
+                json!({"userIdentity":studio_identity(Some("alice")),"requestParameters":{"userProfileName":"bob"}}),
+                Some("alice"),
+                Some(SourceIdentity),
+            ),
+            (
+                "2: a Studio session names its user profile",
+                json!({"userIdentity":studio_identity(None),"requestParameters":{"userProfileName":"Dave"}}),
+                Some("dave"),
+                Some(UserProfile),
+            ),
+            (
+                "2 does not apply outside a Studio session: the principal",
+                json!({"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/ops"},"requestParameters":{"userProfileName":"dave"}}),
+                Some("arn:aws:iam::1:user/ops"),
+                Some(Principal),
+            ),
+            (
+                "a Studio session naming no profile is the session itself",
+                json!({"userIdentity":studio_identity(None),"requestParameters":{"trainingJobName":"x"}}),
+                Some(STUDIO_ARN),
+                Some(Principal),
+            ),
+            (
+                "4: an Identity Center user with its user name",
+                json!({"userIdentity":{"type":"IdentityCenterUser","onBehalfOf":{"userId":"u-1","identityStoreArn":"arn:aws:identitystore::1:identitystore/d-1"},"userName":"alice@example.com"}}),
+                Some("alice@example.com"),
+                Some(IdentityCenter),
+            ),
+            (
+                "4: an Identity Center user without one is its userId",
+                json!({"userIdentity":{"type":"IdentityCenterUser","onBehalfOf":{"userId":"u-2"},"credentialId":"c"}}),
+                Some("u-2"),
+                Some(IdentityCenter),
+            ),
+            (
+                "4: the older IdentityCenterUser shape (userId at the top)",
+                json!({"userIdentity":{"type":"IdentityCenterUser","userId":"d-12345abcde","arn":"arn:aws:iam::1:user/identity-center-user"}}),
+                Some("d-12345abcde"),
+                Some(IdentityCenter),
+            ),
+            (
+                "5: an AWS service is its invokedBy",
+                json!({"userIdentity":{"type":"AWSService","invokedBy":"sagemaker.amazonaws.com"}}),
+                Some("sagemaker.amazonaws.com"),
+                Some(Principal),
+            ),
+            (
+                "5: a SAML user is the provider's user name",
+                json!({"userIdentity":{"type":"SAMLUser","principalId":"abc=:erin@example.com","userName":"erin@example.com","identityProvider":"arn:aws:iam::1:saml-provider/Okta"}}),
+                Some("erin@example.com"),
+                Some(Principal),
+            ),
+            (
+                "5: a web-identity user is the provider's user name",
+                json!({"userIdentity":{"type":"WebIdentityUser","principalId":"accounts.google.com:app:sub","userName":"sub-123","identityProvider":"accounts.google.com"}}),
+                Some("sub-123"),
+                Some(Principal),
+            ),
+            (
+                "5: an instance-profile session is the session, not ec2.amazonaws.com",
+                json!({"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/WebRole/i-0abc","accessKeyId":"ASIA1","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/WebRole"}}}}),
+                Some("arn:aws:sts::1:assumed-role/WebRole/i-0abc"),
+                Some(Principal),
+            ),
+            (
+                "5: an account principal without an ARN",
+                json!({"userIdentity":{"type":"AWSAccount","principalId":"AIDAX","accountId":"444455556666"}}),
+                Some("AIDAX"),
+                Some(Principal),
+            ),
+            (
+                "no userIdentity: no actor",
+                json!({"eventType":"AwsCloudTrailInsight"}),
+                None,
+                None,
+            ),
+        ];
+        for (name, rec, actor, basis) in cases {
+            let text = rec.to_string();
+            let a = attribute(&Json::parse(&text).unwrap());
+            assert_eq!(
+                (a.actor.as_deref(), a.actor_basis),
+                (actor, basis),
+                "case: {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn service_callers_and_credential_issuers() {
+        let svc = json!({"eventName":"AssumeRole","userIdentity":{"type":"AWSService","invokedBy":"ec2.amazonaws.com"},"responseElements":{"credentials":{"accessKeyId":"ASIAK"}}}).to_string();
+        let svc = Json::parse(&svc).unwrap();
+        assert!(caller_is_service(&svc));
+        assert_eq!(issued_access_key(&svc).as_deref(), Some("ASIAK"));
+        let human = json!({"eventName":"GetFederationToken","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/x"},"responseElements":{"credentials":{"accessKeyId":"ASIAF"}}}).to_string();
+        let human = Json::parse(&human).unwrap();
+        assert!(!caller_is_service(&human));
+        assert_eq!(issued_access_key(&human).as_deref(), Some("ASIAF"));
+        let other = json!({"eventName":"CreateAccessKey","userIdentity":{"arn":"a"},"responseElements":{"credentials":{"accessKeyId":"AKIA"}}}).to_string();
+        assert_eq!(issued_access_key(&Json::parse(&other).unwrap()), None);
     }
 
     #[test]

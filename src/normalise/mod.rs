@@ -4,7 +4,9 @@
 //! Pure and parallel-safe: no IO, no index, no output formats.
 
 pub mod attribution;
+pub mod digest;
 pub mod studio_log;
+pub mod time;
 pub mod tree;
 
 use thiserror::Error;
@@ -31,12 +33,12 @@ pub enum RecordError {
     InvalidJson(String),
     #[error("not a JSON object")]
     NotAnObject,
-    #[error("no eventID")]
-    MissingEventId,
-    #[error("record {0}: no eventTime")]
+    #[error("eventID {0}: no eventTime (nor a shipper's @timestamp)")]
     MissingEventTime(String),
-    #[error("record {id}: eventTime {time:?} is not an RFC 3339 time")]
+    #[error("eventID {id}: eventTime {time} is not a time")]
     BadEventTime { id: String, time: String },
+    #[error("eventID {id}: eventTime {time} is outside the years 1678 to 2261, which the index can hold")]
+    TimeOutOfRange { id: String, time: String },
 }
 
 /// A normalised event plus anything worth a warning.
@@ -46,26 +48,49 @@ pub struct Normalised {
     pub warning: Option<String>,
 }
 
+/// Prefix of the eventID sagetrail gives a record that has none.
+pub const DERIVED_ID_PREFIX: &str = "x-sagetrail-";
+
 /// Normalise one CloudTrail record given as its original JSON text.
 pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     let v = Json::parse(raw).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
     if !v.is_object() {
         return Err(RecordError::NotAnObject);
     }
-    let event_id = v
+    // A record without an eventID is evidence too: its identity is a digest of its content (keys in any
+    // order, whitespace ignored), the same on every run, so a redelivery is still stored once.
+    let given_id = v
         .get("eventID")
-        .and_then(Json::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or(RecordError::MissingEventId)?
-        .to_string();
-    let time_str = v
+        .and_then(scalar_string)
+        .filter(|s| !s.is_empty());
+    let derived = given_id.is_none();
+    let event_id = given_id.unwrap_or_else(|| {
+        format!(
+            "{DERIVED_ID_PREFIX}{:016x}{:016x}",
+            digest::content(&v, 1),
+            digest::content(&v, 2)
+        )
+    });
+    let time_value = v
         .get("eventTime")
-        .and_then(Json::as_str)
+        .filter(|t| !matches!(t, Json::Null))
+        .or_else(|| v.get("@timestamp"))
         .ok_or_else(|| RecordError::MissingEventTime(event_id.clone()))?;
-    let time_ms = parse_event_time(time_str).ok_or_else(|| RecordError::BadEventTime {
-        id: event_id.clone(),
-        time: time_str.to_string(),
-    })?;
+    let time_ms = match time::parse_value(time_value) {
+        time::Parsed::Ms(ms) => ms,
+        time::Parsed::Invalid(text) => {
+            return Err(RecordError::BadEventTime {
+                id: event_id,
+                time: text,
+            })
+        }
+        time::Parsed::OutOfRange(text) => {
+            return Err(RecordError::TimeOutOfRange {
+                id: event_id,
+                time: text,
+            })
+        }
+    };
 
     let warning = v
         .get("eventVersion")
@@ -75,14 +100,20 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
 
     let mut ev = Event {
         kind: Some(EventKind::CloudTrail),
-        event_id,
+        content_digest: digest::content(&v, 0),
         time_ms,
         raw: minify(raw).into_owned(),
         ..Default::default()
     };
-    // eventID, like every identifier field, is taken by `flatten`.
+    // eventID, like every identifier field, is taken by `flatten`, unless it was derived.
     ev.keywords
         .push((names::KIND, EventKind::CloudTrail.as_str().to_string()));
+    if derived {
+        ev.keywords.push((names::EVENT_ID, event_id.clone()));
+        ev.keywords
+            .push((names::EVENT_ID_DERIVED, "true".to_string()));
+    }
+    ev.event_id = event_id;
     for name in [
         names::EVENT_NAME,
         names::EVENT_SOURCE,
@@ -109,10 +140,14 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     }
 
     let a = attribution::attribute(&v);
+    let issued_key = attribution::issued_access_key(&v);
     ev.stitch = crate::model::Stitch {
         access_key: ev.keyword(names::UI_ACCESS_KEY).map(str::to_string),
-        issued_key: attribution::issued_access_key(&v),
-        has_source_identity: a.source_identity.is_some(),
+        teaches_key: issued_key.is_some() && !attribution::caller_is_service(&v),
+        issued_key,
+        basis: a.actor_basis,
+        identity_center_user_id: a.identity_center_user_id.clone(),
+        identity_center_user_name: a.identity_center_user_name,
     };
     if let Some(k) = &ev.stitch.issued_key {
         ev.keywords.push((names::ISSUED_KEY, k.clone()));
@@ -124,6 +159,7 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
         (names::SPACE_ARN, a.space_arn),
         (names::SPACE_NAME, a.space_name),
         (names::USER_PROFILE, a.user_profile),
+        (names::IC_USER_ID, a.identity_center_user_id),
         (names::ACTOR, a.actor),
     ] {
         if let Some(val) = val {
@@ -136,11 +172,12 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     Ok(Normalised { event: ev, warning })
 }
 
-/// Parse CloudTrail's `eventTime` (RFC 3339, normally `2024-05-01T10:00:00Z`) to epoch milliseconds.
+/// Parse an RFC 3339 time (any offset) to epoch milliseconds.
 pub fn parse_event_time(s: &str) -> Option<i64> {
-    s.parse::<jiff::Timestamp>()
-        .ok()
-        .map(|t| t.as_millisecond())
+    match time::parse_str(s) {
+        time::Parsed::Ms(ms) => Some(ms),
+        _ => None,
+    }
 }
 
 fn scalar_string(v: &Json) -> Option<String> {
@@ -231,10 +268,36 @@ mod tests {
 
     #[test]
     fn required_fields_are_checked() {
+        let n = cloudtrail(r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"X"}"#).unwrap();
+        assert!(n.event.event_id.starts_with(DERIVED_ID_PREFIX));
+        assert_eq!(n.event.keyword(names::EVENT_ID_DERIVED), Some("true"));
+        let again =
+            cloudtrail("{\"eventName\": \"X\",\n \"eventTime\":\"2024-01-01T00:00:00Z\"}").unwrap();
         assert_eq!(
-            cloudtrail(r#"{"eventTime":"2024-01-01T00:00:00Z"}"#).unwrap_err(),
-            RecordError::MissingEventId
+            again.event.event_id, n.event.event_id,
+            "stable across formatting and key order"
         );
+        assert_eq!(
+            again.event.keyword(names::EVENT_ID),
+            Some(n.event.event_id.as_str())
+        );
+        assert_eq!(
+            cloudtrail(r#"{"eventID":"e1","eventTime":"1728560669x"}"#)
+                .unwrap_err()
+                .to_string(),
+            "eventID e1: eventTime \"1728560669x\" is not a time"
+        );
+        assert!(matches!(
+            cloudtrail(r#"{"eventID":"e1","eventTime":"0000-01-01T00:00:00Z"}"#).unwrap_err(),
+            RecordError::TimeOutOfRange { .. }
+        ));
+        let shipped = cloudtrail(
+            r#"{"eventID":"e1","@timestamp":"2024-01-01T00:00:00.000Z","eventName":"X"}"#,
+        )
+        .unwrap();
+        assert_eq!(shipped.event.time_ms, 1704067200000);
+        let athena = cloudtrail(r#"{"eventID":"e1","eventTime":"2024-01-01 00:00:00"}"#).unwrap();
+        assert_eq!(athena.event.time_ms, 1704067200000);
         assert_eq!(
             cloudtrail(r#"{"eventID":"e1"}"#).unwrap_err(),
             RecordError::MissingEventTime("e1".into())

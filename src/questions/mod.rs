@@ -59,15 +59,23 @@ pub struct WhoRow {
     pub last_time: String,
     #[serde(rename = "sourceIPAddresses")]
     pub source_ip_addresses: Vec<String>,
+    /// How the actor was named (schema/actor-rules.md): every basis seen among the events.
+    pub actor_bases: Vec<String>,
+    /// For basis `issuer`: the eventIDs of the STS calls whose keys the events were made with.
+    #[serde(rename = "actorIssuerEventIDs")]
+    pub actor_issuer_event_ids: Vec<String>,
 }
 
-/// What `who` gathers per actor, from columns: principals, roles, source identities, errors, addresses.
-const WHO_COLUMNS: [&str; 5] = [
+/// What `who` gathers per actor, from columns: principals, roles, source identities, errors, addresses,
+/// and why the actor is who it is.
+const WHO_COLUMNS: [&str; 7] = [
     "userIdentity.arn",
     "roleArn",
     "sourceIdentity",
     "errorCode",
     "sourceIPAddress",
+    "actorBasis",
+    "actorIssuerEventID",
 ];
 
 /// The eventName condition of an action (`Create*` is a prefix).
@@ -106,6 +114,8 @@ pub fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error
                 first_time: format_ms(g.first_ms),
                 last_time: format_ms(g.last_ms),
                 source_ip_addresses: take(4),
+                actor_bases: take(5),
+                actor_issuer_event_ids: take(6),
             }
         })
         .collect();
@@ -157,20 +167,30 @@ pub struct ActivityRow {
     pub errors: u64,
     pub first_time: String,
     pub last_time: String,
+    /// How the actors of these events were named (schema/actor-rules.md).
+    pub actor_bases: Vec<String>,
 }
 
-const ACTIVITY_COLUMNS: [&str; 3] = ["eventName", "errorCode", "kind"];
+const ACTIVITY_COLUMNS: [&str; 4] = ["eventName", "errorCode", "kind", "actorBasis"];
 
 /// What `id` did, per eventName (studio log lines count under `(studio-log)`), by count then name.
 pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<ActivityRow>, Error> {
     let req = scope.request(id_node.clone(), true);
-    let mut acc: BTreeMap<String, (u64, u64, i64, i64)> = BTreeMap::new();
+    let mut acc: BTreeMap<String, (u64, u64, i64, i64, std::collections::BTreeSet<String>)> =
+        BTreeMap::new();
     r.for_each_hit_with(&req, None, &ACTIVITY_COLUMNS, false, |h| {
         let name = match h.values[2].as_deref() {
             Some("studio-log") => "(studio-log)".to_string(),
             _ => h.values[0].clone().unwrap_or_else(|| "(none)".into()),
         };
-        let e = acc.entry(name).or_insert((0, 0, h.time_ms, h.time_ms));
+        let e = acc
+            .entry(name)
+            .or_insert((0, 0, h.time_ms, h.time_ms, Default::default()));
+        if let Some(b) = &h.values[3] {
+            if !e.4.contains(b) {
+                e.4.insert(b.clone());
+            }
+        }
         e.0 += 1;
         e.1 += u64::from(h.values[1].is_some());
         e.2 = e.2.min(h.time_ms);
@@ -179,12 +199,13 @@ pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<Activit
     })?;
     let mut rows: Vec<ActivityRow> = acc
         .into_iter()
-        .map(|(event_name, (count, errors, f, l))| ActivityRow {
+        .map(|(event_name, (count, errors, f, l, bases))| ActivityRow {
             event_name,
             count,
             errors,
             first_time: format_ms(f),
             last_time: format_ms(l),
+            actor_bases: bases.into_iter().collect(),
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -204,6 +225,11 @@ pub struct TimelineRow {
     /// eventName, or the first line of a log message.
     pub event: String,
     pub actor: Option<String>,
+    /// How the actor was named (schema/actor-rules.md).
+    pub actor_basis: Option<String>,
+    /// For basis `issuer`: the eventID of the STS call that issued the event's key.
+    #[serde(rename = "actorIssuerEventID")]
+    pub actor_issuer_event_id: Option<String>,
     /// The access key (CloudTrail) or the log stream (studio logs).
     pub session: Option<String>,
     /// True where a new session starts.
@@ -216,7 +242,7 @@ pub struct TimelineRow {
     pub record: Box<serde_json::value::RawValue>,
 }
 
-const TIMELINE_COLUMNS: [&str; 8] = [
+const TIMELINE_COLUMNS: [&str; 10] = [
     "kind",
     "eventName",
     "actor",
@@ -225,6 +251,8 @@ const TIMELINE_COLUMNS: [&str; 8] = [
     "userIdentity.arn",
     "sourceIPAddress",
     "errorCode",
+    "actorBasis",
+    "actorIssuerEventID",
 ];
 
 /// Everything `id` did, oldest first, CloudTrail and Studio logs interleaved, sessions marked.
@@ -266,6 +294,8 @@ pub fn timeline(
             kind,
             event,
             actor: v(2),
+            actor_basis: v(8),
+            actor_issuer_event_id: v(9),
             session,
             new_session,
             principal_arn: v(5),

@@ -64,6 +64,7 @@ pub fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<
             "firstTime",
             "lastTime",
             "sourceIPAddresses",
+            "actorBases",
         ],
         rows,
         |r| {
@@ -77,6 +78,7 @@ pub fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<
                 r.first_time.clone(),
                 r.last_time.clone(),
                 r.source_ip_addresses.join(sep),
+                r.actor_bases.join(sep),
             ]
         },
         out,
@@ -86,7 +88,14 @@ pub fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<
 pub fn activity(rows: &[ActivityRow], format: Format, out: impl Write) -> std::io::Result<()> {
     tabular(
         format,
-        &["eventName", "count", "errors", "firstTime", "lastTime"],
+        &[
+            "eventName",
+            "count",
+            "errors",
+            "firstTime",
+            "lastTime",
+            "actorBases",
+        ],
         rows,
         |r| {
             vec![
@@ -95,6 +104,8 @@ pub fn activity(rows: &[ActivityRow], format: Format, out: impl Write) -> std::i
                 r.errors.to_string(),
                 r.first_time.clone(),
                 r.last_time.clone(),
+                r.actor_bases
+                    .join(if format == Format::Csv { ";" } else { ", " }),
             ]
         },
         out,
@@ -124,6 +135,8 @@ impl<W: Write> TimelinePrinter<W> {
                     "newSession",
                     "sourceIPAddress",
                     "errorCode",
+                    "actorBasis",
+                    "actorIssuerEventID",
                 ])?;
                 TimelinePrinter::Csv(Box::new(w))
             }
@@ -145,6 +158,8 @@ impl<W: Write> TimelinePrinter<W> {
                 if r.new_session { "true" } else { "false" },
                 r.source_ip_address.as_deref().unwrap_or(""),
                 r.error_code.as_deref().unwrap_or(""),
+                r.actor_basis.as_deref().unwrap_or(""),
+                r.actor_issuer_event_id.as_deref().unwrap_or(""),
             ])?),
             TimelinePrinter::Table(out) => {
                 if r.new_session {
@@ -157,11 +172,12 @@ impl<W: Write> TimelinePrinter<W> {
                 }
                 writeln!(
                     out,
-                    "{}  {:<10}  {:<28}  {:<20}  {:<16}  {}",
+                    "{}  {:<10}  {:<28}  {:<20}  {:<14}  {:<16}  {}",
                     r.time,
                     r.kind,
                     cell(&r.event),
                     cell(r.actor.as_deref().unwrap_or("")),
+                    r.actor_basis.as_deref().unwrap_or(""),
                     cell(r.source_ip_address.as_deref().unwrap_or("")),
                     cell(r.error_code.as_deref().unwrap_or(""))
                 )

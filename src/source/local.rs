@@ -16,9 +16,8 @@ pub struct LocalObject {
 #[derive(Debug, Default)]
 pub struct Listing {
     pub objects: Vec<LocalObject>,
-    pub skipped_digest: u64,
-    pub skipped_insight: u64,
-    pub skipped_other: u64,
+    /// Files skipped by name, per reason ([`Verdict::reason`]).
+    pub skipped: std::collections::BTreeMap<&'static str, u64>,
     /// Paths that could not be walked or stat'ed, with the reason.
     pub errors: Vec<(String, String)>,
 }
@@ -52,11 +51,10 @@ pub fn list(paths: &[PathBuf], classify: fn(&str) -> Verdict) -> Listing {
             }
             let path = entry.path();
             let name = path.to_string_lossy();
-            match classify(&name) {
-                Verdict::SkipDigest => out.skipped_digest += 1,
-                Verdict::SkipInsight => out.skipped_insight += 1,
-                Verdict::SkipNotJson => out.skipped_other += 1,
-                Verdict::Read => match describe(path) {
+            let verdict = classify(&name);
+            match verdict.reason() {
+                Some(why) => *out.skipped.entry(why).or_default() += 1,
+                None => match describe(path) {
                     Ok(obj) => out.objects.push(LocalObject {
                         path: path.to_path_buf(),
                         obj,

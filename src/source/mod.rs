@@ -15,8 +15,26 @@ pub enum Verdict {
     SkipDigest,
     /// Under `CloudTrail-Insight/`: Insight summaries, not calls.
     SkipInsight,
-    /// Not `.json` / `.json.gz`.
+    /// Not `.json`, `.ndjson`, `.jsonl` or `.log`, optionally `.gz`.
     SkipNotJson,
+}
+
+/// File name endings read as CloudTrail (each also with `.gz`): what trails, shippers (Firehose,
+/// Logstash, EventBridge to S3) and `aws` CLI redirections write.
+pub const CLOUDTRAIL_EXTENSIONS: [&str; 4] = [".json", ".ndjson", ".jsonl", ".log"];
+
+impl Verdict {
+    /// Why an object is skipped, as the summary says it.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Verdict::Read => None,
+            Verdict::SkipDigest => Some("under CloudTrail-Digest/"),
+            Verdict::SkipInsight => Some("under CloudTrail-Insight/"),
+            Verdict::SkipNotJson => {
+                Some("name not .json, .ndjson, .jsonl or .log (optionally .gz)")
+            }
+        }
+    }
 }
 
 /// Judge a CloudTrail object by its key or path.
@@ -28,7 +46,8 @@ pub fn classify_cloudtrail(name: &str) -> Verdict {
         return Verdict::SkipInsight;
     }
     let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".json") || lower.ends_with(".json.gz") {
+    let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+    if CLOUDTRAIL_EXTENSIONS.iter().any(|e| stem.ends_with(e)) {
         Verdict::Read
     } else {
         Verdict::SkipNotJson
@@ -53,5 +72,17 @@ mod tests {
         );
         assert_eq!(classify_cloudtrail("notes.txt"), Verdict::SkipNotJson);
         assert_eq!(classify_cloudtrail("events.JSON"), Verdict::Read);
+        for n in [
+            "a.ndjson",
+            "a.jsonl.gz",
+            "firehose.log",
+            "x.LOG.GZ",
+            "y.json.gz",
+        ] {
+            assert_eq!(classify_cloudtrail(n), Verdict::Read, "{n}");
+        }
+        for n in ["a.txt", "a.gz", "a.json.bak", "a.csv.gz"] {
+            assert_eq!(classify_cloudtrail(n), Verdict::SkipNotJson, "{n}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use aws_sdk_s3::Client;
 
-use super::{classify_cloudtrail, Verdict};
+use super::classify_cloudtrail;
 use crate::model::ObjectRef;
 
 /// Milliseconds in a day, for walking day prefixes.
@@ -53,7 +53,8 @@ pub struct S3Listing {
     pub objects: Vec<S3Object>,
     /// Every prefix listed object by object (the pruning, for the summary and tests).
     pub prefixes_listed: Vec<String>,
-    pub skipped: u64,
+    /// Objects skipped by name, per reason.
+    pub skipped: std::collections::BTreeMap<&'static str, u64>,
     pub errors: Vec<(String, String)>,
 }
 
@@ -98,8 +99,8 @@ async fn objects_under(
         let page = page.map_err(|e| super::aws::describe(&e))?;
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
-            if classify_cloudtrail(key) != Verdict::Read {
-                out.skipped += 1;
+            if let Some(why) = classify_cloudtrail(key).reason() {
+                *out.skipped.entry(why).or_default() += 1;
                 continue;
             }
             out.objects.push(S3Object {

@@ -1,0 +1,357 @@
+//! Real trails: every shape real pipelines deliver ingests with the right counts, and every actor rule of
+//! schema/actor-rules.md names the right human, through the binary (fixtures from
+//! fixtures/make_real_shapes.py).
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+fn shapes() -> std::path::PathBuf {
+    fixtures().join("shapes")
+}
+
+#[test]
+fn every_shape_ingests_with_exit_0_and_the_right_counts() {
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("shapes.expected.json")).unwrap())
+            .unwrap();
+    let expected = expected.as_object().unwrap();
+    assert!(expected.len() >= 12, "a fixture per shape");
+    for (file, want) in expected {
+        let idx = tempfile::tempdir().unwrap();
+        let path = shapes().join(file);
+        let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{file}: {err}");
+        assert_eq!(s["objectsRead"], 1, "{file}: read, not skipped: {s}");
+        assert_eq!(s["objectsFailed"], 0, "{file}: {err}");
+        assert_eq!(s["recordsFailed"], 0, "{file}: {err}");
+        assert_eq!(s["eventsAdded"], want["events"], "{file}: {s}");
+        for key in ["valuesNotCloudTrail", "controlMessages", "eventIDsDerived"] {
+            assert_eq!(
+                s[key].as_u64().unwrap(),
+                want.get(key).and_then(|v| v.as_u64()).unwrap_or(0),
+                "{file}: {key}: {s}"
+            );
+        }
+        if let Some(p) = want.get("alreadyPresent") {
+            assert_eq!(&s["eventsAlreadyPresent"], p, "{file}: {s}");
+        }
+        assert_eq!(
+            count(idx.path(), "*"),
+            want["events"].as_u64().unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn the_whole_folder_at_once_and_the_json_output_is_the_record() {
+    let idx = tempfile::tempdir().unwrap();
+    let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", shapes().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["eventsAdded"], 25, "{s}");
+    assert_eq!(s["objectsFailed"], 0, "{s}");
+    // EventBridge: the record is the envelope's detail, byte for byte (minified).
+    let out = ok(
+        idx.path(),
+        &[
+            "search",
+            "eventID:c0000001-0000-4000-8000-000000000001",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["eventName"], "DescribeDomain");
+    assert!(
+        v.get("detail-type").is_none(),
+        "the envelope is not the record"
+    );
+    // Athena-style and epoch times land on the same instant.
+    let n = ok(
+        idx.path(),
+        &[
+            "search",
+            "*",
+            "--since",
+            "2024-05-21T10:00:00Z",
+            "--until",
+            "2024-05-21T10:00:00.001Z",
+            "--count",
+        ],
+    );
+    assert_eq!(n.trim(), "25");
+    // The record without an eventID is findable as such, with its derived identity.
+    assert_eq!(count(idx.path(), "eventIDDerived:true"), 2);
+}
+
+#[test]
+fn a_file_of_no_cloudtrail_is_named_and_a_skipped_file_says_why() {
+    let idx = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vpc.jsonl"),
+        b"{\"srcaddr\":\"10.0.0.1\"}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
+    let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("vpc.jsonl") && err.contains("not a CloudTrail file"),
+        "{err}"
+    );
+    assert_eq!(s["objectsSkipped"], 1);
+    assert_eq!(
+        s["skippedByReason"]["name not .json, .ndjson, .jsonl or .log (optionally .gz)"], 1,
+        "{s}"
+    );
+}
+
+#[test]
+fn two_hundred_thousand_bad_lines_give_one_line_and_keep_the_good_one() {
+    let idx = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::with_capacity(200_000 * 40);
+    for i in 0..200_000 {
+        body.push_str(&format!("{{\"eventID\":\"e{i}\",broken}}\n"));
+    }
+    body.push_str(
+        "{\"eventID\":\"ok\",\"eventTime\":\"2024-01-01T00:00:00Z\",\"eventName\":\"X\"}\n",
+    );
+    std::fs::write(dir.path().join("bad.ndjson"), body).unwrap();
+    let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert_eq!(s["recordsFailed"], 200_000);
+    assert_eq!(s["eventsAdded"], 1);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("bad.ndjson")).collect();
+    assert_eq!(lines.len(), 1, "{}", &err[..err.len().min(2000)]);
+    assert!(
+        lines[0].contains("200000 record(s) failed") && lines[0].contains("line 1: invalid JSON"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn the_same_event_id_with_other_content_is_counted_and_the_first_kept() {
+    let idx = tempfile::tempdir().unwrap();
+    let c = fixtures().join("conflict");
+    let (code, s, _) = ingest_json(
+        idx.path(),
+        &["cloudtrail", c.join("a.json").to_str().unwrap()],
+    );
+    assert_eq!((code, s["eventsAdded"].as_u64()), (0, Some(1)));
+    let (code, s, err) = ingest_json(
+        idx.path(),
+        &[
+            "cloudtrail",
+            c.join("b.json").to_str().unwrap(),
+            c.join("c.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["eventsAdded"], 0);
+    assert_eq!(s["eventsAlreadyPresent"], 2);
+    assert_eq!(
+        s["eventsConflicting"], 1,
+        "c.json is a redelivery (pretty-printed), b.json a conflict"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("b.json") && l.contains("differ in content")),
+        "{err}"
+    );
+    assert!(!err.contains("c.json"), "{err}");
+    // The first kept: the address of a.json.
+    assert_eq!(count(idx.path(), "sourceIPAddress:\"203.0.113.99\""), 0);
+    // In one run too.
+    let idx2 = tempfile::tempdir().unwrap();
+    let (_, s, _) = ingest_json(idx2.path(), &["cloudtrail", c.to_str().unwrap()]);
+    assert_eq!(
+        (s["eventsAdded"].as_u64(), s["eventsConflicting"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+/// `who --format json` rows by actor.
+fn who(idx: &Path, action: &str) -> Vec<serde_json::Value> {
+    json_lines(&ok(idx, &["who", action, "--format", "json"]))
+}
+
+fn actor_of(idx: &Path, event_id: &str) -> (String, String, String) {
+    let out = ok(
+        idx,
+        &[
+            "stats",
+            "--by",
+            "actor",
+            &format!("eventID:{event_id}"),
+            "--format",
+            "json",
+        ],
+    );
+    let actor = json_lines(&out)[0]["value"].as_str().unwrap().to_string();
+    let basis = json_lines(&ok(
+        idx,
+        &[
+            "stats",
+            "--by",
+            "actorBasis",
+            &format!("eventID:{event_id}"),
+            "--format",
+            "json",
+        ],
+    ))[0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let issuer = json_lines(&ok(
+        idx,
+        &[
+            "stats",
+            "--by",
+            "actorIssuerEventID",
+            &format!("eventID:{event_id}"),
+            "--format",
+            "json",
+        ],
+    ))
+    .first()
+    .and_then(|v| v["value"].as_str().map(str::to_string))
+    .unwrap_or_default();
+    (actor, basis, issuer)
+}
+
+fn assert_actors(idx: &Path) {
+    let want = [
+        // The issue's reproduction: a service-issued Studio session naming a user profile.
+        (
+            "b0000001-0000-4000-8000-000000000001",
+            "dave",
+            "userProfile",
+            "",
+        ),
+        // A service-issued Studio session naming none: the session, never sagemaker.amazonaws.com.
+        (
+            "b0000001-0000-4000-8000-000000000002",
+            "arn:aws:sts::111122223333:assumed-role/AmazonSageMaker-ExecutionRole-Fraud/SageMaker",
+            "principal",
+            "",
+        ),
+        // Stolen instance credentials used from outside: the instance's session, not ec2.amazonaws.com.
+        (
+            "b0000001-0000-4000-8000-000000000003",
+            "arn:aws:sts::111122223333:assumed-role/WebServerRole/i-0abc1234def567890",
+            "principal",
+            "",
+        ),
+        // SAML console session chained into a role in another account: the SAML user, two hops back.
+        (
+            "b0000001-0000-4000-8000-000000000004",
+            "erin@example.com",
+            "issuer",
+            "a0000001-0000-4000-8000-000000000004",
+        ),
+        (
+            "a0000001-0000-4000-8000-000000000004",
+            "erin@example.com",
+            "issuer",
+            "a0000001-0000-4000-8000-000000000003",
+        ),
+        // An IAM user's role session without sourceIdentity.
+        (
+            "b0000001-0000-4000-8000-000000000005",
+            "arn:aws:iam::111122223333:user/carol",
+            "issuer",
+            "a0000001-0000-4000-8000-000000000005",
+        ),
+        // Identity Center: named by another event, and never named.
+        (
+            "b0000001-0000-4000-8000-000000000006",
+            "alice@corp.example",
+            "identityCenter",
+            "",
+        ),
+        (
+            "b0000001-0000-4000-8000-000000000007",
+            "c4a8e4d8-1071-70a5-4cd3-8a0f1bd1b0b0",
+            "identityCenter",
+            "",
+        ),
+        // The service AssumeRole itself is the service's.
+        (
+            "a0000001-0000-4000-8000-000000000001",
+            "sagemaker.amazonaws.com",
+            "principal",
+            "",
+        ),
+    ];
+    for (id, actor, basis, issuer) in want {
+        assert_eq!(
+            actor_of(idx, id),
+            (actor.to_string(), basis.to_string(), issuer.to_string()),
+            "event {id}"
+        );
+    }
+    assert_eq!(count(idx, "actor:sagemaker.amazonaws.com"), 1);
+    assert_eq!(count(idx, "actor:ec2.amazonaws.com"), 1);
+    // who shows the basis and the issuing event.
+    let rows = who(idx, "ListDomains");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["actor"], "erin@example.com");
+    assert_eq!(rows[0]["actorBases"], serde_json::json!(["issuer"]));
+    assert_eq!(
+        rows[0]["actorIssuerEventIDs"],
+        serde_json::json!(["a0000001-0000-4000-8000-000000000004"])
+    );
+}
+
+#[test]
+fn every_actor_rule_in_one_run() {
+    let idx = tempfile::tempdir().unwrap();
+    let a = fixtures().join("actors");
+    let (code, s, err) = ingest_json(idx.path(), &["cloudtrail", a.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["eventsAdded"], 13);
+    assert_actors(idx.path());
+    // timeline rows carry the basis too.
+    let rows = json_lines(&ok(
+        idx.path(),
+        &["timeline", "erin@example.com", "--format", "json"],
+    ));
+    assert!(rows.iter().any(|r| r["actorBasis"] == "issuer"
+        && r["actorIssuerEventID"] == "a0000001-0000-4000-8000-000000000004"));
+    let act = json_lines(&ok(idx.path(), &["activity", "dave", "--format", "json"]));
+    assert_eq!(act[0]["actorBases"], serde_json::json!(["userProfile"]));
+}
+
+#[test]
+fn every_actor_rule_when_the_issuing_calls_arrive_later() {
+    let idx = tempfile::tempdir().unwrap();
+    let a = fixtures().join("actors");
+    let (code, _, err) = ingest_json(idx.path(), &["cloudtrail", a.join("use").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // Before the issuing calls: erin's chained session is only a session, u-alice only an id.
+    assert_eq!(
+        actor_of(idx.path(), "b0000001-0000-4000-8000-000000000004").1,
+        "principal"
+    );
+    assert_eq!(
+        actor_of(idx.path(), "b0000001-0000-4000-8000-000000000006"),
+        (
+            "94482488-3041-7026-18f3-be45837cd0e4".to_string(),
+            "identityCenter".to_string(),
+            String::new()
+        )
+    );
+    let (code, s, err) = ingest_json(
+        idx.path(),
+        &["cloudtrail", a.join("issue").to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["eventsAdded"], 6);
+    assert_actors(idx.path());
+    assert_eq!(count(idx.path(), "*"), 13, "fixed, not duplicated");
+}
