@@ -642,6 +642,7 @@ fn the_nightly_job_runs_every_source_and_one_writer_at_a_time() {
         dry_run: false,
         omit: Default::default(),
         merge: Default::default(),
+        max_inflated: sagetrail::decode::DEFAULT_MAX_INFLATED,
     })
     .unwrap();
     let out = run_job();

@@ -33,6 +33,9 @@ pub enum Command {
     Stats(StatsArgs),
     /// What the index holds
     Info(InfoArgs),
+    /// Check the index for damage: every file's checksum, every segment readable; exit 2 naming what is
+    /// damaged (`ingest --reindex` rebuilds it)
+    Verify,
     /// Who performed an action (an eventName; Create* allowed): one row per acting identity
     Who(WhoArgs),
     /// What an identity did: a summary per eventName (and the events with --events)
@@ -49,7 +52,7 @@ pub struct WhoArgs {
     #[arg(value_name = "ACTION")]
     pub action: String,
     /// Narrow with any query, e.g. 'requestParameters.userProfileName:bob'
-    #[arg(long = "where", value_name = "QUERY")]
+    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,
     #[command(flatten)]
     pub window: Window,
@@ -60,13 +63,13 @@ pub struct WhoArgs {
 #[derive(Debug, Args)]
 pub struct ActivityArgs {
     /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_hyphen_values = true)]
     pub id: String,
     /// Also print the events themselves
     #[arg(long)]
     pub events: bool,
     /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY")]
+    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,
     #[command(flatten)]
     pub window: Window,
@@ -77,10 +80,10 @@ pub struct ActivityArgs {
 #[derive(Debug, Args)]
 pub struct TimelineArgs {
     /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_hyphen_values = true)]
     pub id: String,
     /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY")]
+    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,
     #[command(flatten)]
     pub window: Window,
@@ -121,7 +124,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SECONDS")]
     pub max_session_seconds: Option<f64>,
     /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY")]
+    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,
     #[command(flatten)]
     pub window: Window,
@@ -164,20 +167,21 @@ pub struct AwsArgs {
 
 #[derive(Debug, Args)]
 pub struct CloudtrailArgs {
-    /// Files, folders or s3://BUCKET[/PREFIX]: .json.gz / .json with {"Records":[…]}, a JSON array, NDJSON,
-    /// or lookup-events output
+    /// Files, folders or s3://BUCKET[/PREFIX]: .json, .ndjson, .jsonl or .log (each optionally .gz) holding
+    /// trail containers, records, lookup-events output, CloudWatch Logs or EventBridge envelopes
     #[arg(required = true, value_name = "PATH|S3URL")]
     pub inputs: Vec<String>,
-    /// S3: only these accounts (comma-separated or repeated)
+    /// Only these accounts (comma-separated or repeated): S3 listing, and local folders laid out as a trail
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub accounts: Vec<String>,
-    /// S3: only these regions (comma-separated or repeated)
+    /// Only these regions (comma-separated or repeated), in S3 and in local trail folders
     #[arg(long, value_delimiter = ',', value_name = "REGION")]
     pub regions: Vec<String>,
-    /// S3: only list days from this time (RFC 3339, date or age); the day before is listed too
+    /// Only objects of days from this time (RFC 3339, date or age); the day before is read too (objects
+    /// are named by delivery time). S3 and local trail folders
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
-    /// S3: only list days up to this time
+    /// Only objects of days up to this time, in S3 and local trail folders
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
     /// S3: objects fetched at once
@@ -232,6 +236,10 @@ pub struct IngestCommon {
     /// of a merge; larger means fewer segments)
     #[arg(long, value_name = "N", default_value_t = crate::index::merge::DEFAULT_MAX_MERGE_DOCS, global = true)]
     pub merge_max_docs: u32,
+    /// Refuse an object that is (or inflates to) more than this many MiB: bounds memory against
+    /// decompression bombs; real CloudTrail objects inflate to tens of MiB
+    #[arg(long, value_name = "MIB", default_value_t = crate::decode::DEFAULT_MAX_INFLATED / (1024 * 1024), global = true)]
+    pub max_object_mb: u64,
     /// Read, decode and normalise everything but index nothing (measures the decode limit)
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -275,7 +283,7 @@ pub struct Window {
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The query (e.g. 'eventName:CreatePresignedDomainUrl AND userProfile:alice'); empty means everything
-    #[arg(value_name = "QUERY")]
+    #[arg(value_name = "QUERY", allow_hyphen_values = true)]
     pub query: Option<String>,
     #[command(flatten)]
     pub window: Window,
@@ -301,7 +309,7 @@ pub struct StatsArgs {
     #[arg(long, value_name = "FIELD")]
     pub by: String,
     /// Only events matching this query
-    #[arg(value_name = "QUERY")]
+    #[arg(value_name = "QUERY", allow_hyphen_values = true)]
     pub query: Option<String>,
     #[command(flatten)]
     pub window: Window,

@@ -73,7 +73,8 @@ pub struct JobFile {
 /// One source of a job, resolved.
 #[derive(Debug, Clone)]
 pub enum JobSource {
-    CloudtrailLocal(Vec<PathBuf>),
+    /// Local files and folders, filtered like S3 listing where they are laid out as a trail.
+    CloudtrailLocal(Vec<PathBuf>, TrailFilter),
     CloudtrailS3 {
         url: S3Url,
         filter: TrailFilter,
@@ -133,8 +134,21 @@ pub fn load(path: &Path) -> Result<Job, Error> {
                 },
                 aws: merge(&f.aws, &c.aws),
             });
+        } else if c.source.starts_with("s3:") {
+            return Err(Error::Usage(format!(
+                "{what}: not an s3:// URL: {}",
+                c.source
+            )));
         } else {
-            sources.push(JobSource::CloudtrailLocal(vec![PathBuf::from(&c.source)]));
+            sources.push(JobSource::CloudtrailLocal(
+                vec![PathBuf::from(&c.source)],
+                TrailFilter {
+                    accounts: c.accounts.clone(),
+                    regions: c.regions.clone(),
+                    since_ms: time(&what, &c.since, now)?,
+                    until_ms: time(&what, &c.until, now)?,
+                },
+            ));
         }
     }
     for (i, s) in f.studio_logs.iter().enumerate() {

@@ -26,16 +26,69 @@ use job::JobSource;
 
 /// Run the program; returns the exit code.
 pub fn main() -> i32 {
+    // Records are evidence and may hold secrets: nothing sagetrail writes is readable by others.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; no memory is involved.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => exit::OK,
-        Err(e) => {
-            eprintln!("sagetrail: error: {}", render::sanitize(&e.to_string()));
+    let index_dir = config::index_dir(cli.index.clone()).ok();
+    // A panic (a garbled index file that tantivy trusted, or a bug) becomes one line and exit 2, not a
+    // backtrace: the hook keeps the message for the line below instead of printing it.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| l.file().to_string())
+            .unwrap_or_default();
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some((msg, at));
+    }));
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    match res {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) if is_broken_pipe(&e) => exit::OK,
+        Ok(Err(e)) => {
+            render::error_line(&e.to_string());
+            exit::FATAL
+        }
+        Err(_) => {
+            let (msg, at) = PANIC
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .unwrap_or_default();
+            let in_index = [
+                "tantivy",
+                "ownedbytes",
+                "columnar",
+                "sstable",
+                "bitpacker",
+                "fastfield",
+            ]
+            .iter()
+            .any(|c| at.contains(c));
+            let line = match (in_index, &index_dir) {
+                (true, Some(dir)) => crate::index::IndexError::Damaged {
+                    dir: dir.clone(),
+                    detail: msg,
+                }
+                .to_string(),
+                _ => format!("internal error: {msg} (at {at}); please report it"),
+            };
+            render::error_line(&line);
             exit::FATAL
         }
     }
 }
+
+/// The message of the last panic, kept by the hook `main` installs.
+static PANIC: std::sync::Mutex<Option<(String, String)>> = std::sync::Mutex::new(None);
 
 fn is_broken_pipe(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
@@ -102,6 +155,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 rows.truncate(t);
             }
             render::stats::print(&rows, &a.by, a.format, std::io::stdout().lock())?;
+            Ok(exit::OK)
+        }
+        Command::Verify => {
+            let segments = crate::index::verify(&index)?;
+            render::notice(&format!(
+                "index {}: {segments} segment(s), every checksum matches and every segment reads",
+                index.display()
+            ));
             Ok(exit::OK)
         }
         Command::Info(a) => {
@@ -241,13 +302,30 @@ fn audit_params(a: &args::AuditArgs) -> Result<questions::audit::Params, Error> 
     if a.max_session_seconds.is_some() {
         p.max_session_seconds = a.max_session_seconds;
     }
+    // NaN compares false with everything and infinity is never exceeded: either would switch the rule off.
+    if let Some(v) = p.max_session_seconds {
+        if !v.is_finite() || v < 0.0 {
+            return Err(Error::Usage(format!(
+                "max-session-seconds must be a finite number of seconds, 0 or more (got {v})"
+            )));
+        }
+    }
     Ok(p)
 }
 
+/// The largest `--max-object-mb`: objects are held in memory whole, a few at a time.
+const MAX_OBJECT_MB: u64 = 16 * 1024;
+
+/// More decode threads than this only adds start-up and contention (2,048 took 31 s on 24 events); the
+/// pipeline is bounded by the single writer long before.
+const MAX_THREADS: usize = 256;
+
 fn thread_pool(threads: Option<usize>) -> Result<(), Error> {
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+        if n == 0 || n > MAX_THREADS {
+            return Err(Error::Usage(format!(
+                "--threads must be between 1 and {MAX_THREADS} (got {n})"
+            )));
         }
         // Only the first call configures the global pool; a second ingest in one process keeps it.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -264,6 +342,11 @@ fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterCo
     if c.memory_mb < 32 {
         return Err(Error::Usage("--memory-mb must be at least 32".into()));
     }
+    if c.max_object_mb == 0 || c.max_object_mb > MAX_OBJECT_MB {
+        return Err(Error::Usage(format!(
+            "--max-object-mb must be between 1 and {MAX_OBJECT_MB}"
+        )));
+    }
     // tantivy needs at least 15 MB per indexing thread; two threads keep up with decode on 2 cores.
     let threads = (c.memory_mb / 16).clamp(1, 2);
     Ok(WriterConfig {
@@ -274,6 +357,7 @@ fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterCo
         commit_every: c.commit_every,
         dry_run: c.dry_run,
         omit: omit(&c.bench_omit),
+        max_inflated: c.max_object_mb * 1024 * 1024,
         merge: crate::index::merge::MergeConfig {
             max_docs: c.merge_max_docs,
             parallel: threads,
@@ -322,16 +406,17 @@ fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result
         (None, Some(IngestSource::Cloudtrail(c))) => {
             let mut sources = Vec::new();
             let mut local = Vec::new();
+            let filter = TrailFilter {
+                accounts: c.accounts.clone(),
+                regions: c.regions.clone(),
+                since_ms: time(&c.since)?,
+                until_ms: time(&c.until)?,
+            };
             for i in &c.inputs {
                 match S3Url::parse(i) {
                     Some(url) => sources.push(JobSource::CloudtrailS3 {
                         url,
-                        filter: TrailFilter {
-                            accounts: c.accounts.clone(),
-                            regions: c.regions.clone(),
-                            since_ms: time(&c.since)?,
-                            until_ms: time(&c.until)?,
-                        },
+                        filter: filter.clone(),
                         aws: aws_options(&c.aws),
                     }),
                     None if i.starts_with("s3:") => {
@@ -341,7 +426,7 @@ fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result
                 }
             }
             if !local.is_empty() {
-                sources.insert(0, JobSource::CloudtrailLocal(local));
+                sources.insert(0, JobSource::CloudtrailLocal(local, filter));
             }
             (sources, c.concurrency, a.common.threads, None)
         }
@@ -374,8 +459,8 @@ fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result
     let mut summaries = Vec::new();
     for src in &sources {
         let s = match src {
-            JobSource::CloudtrailLocal(paths) => {
-                sources::cloudtrail_local(&mut writer, paths, &msgs)?
+            JobSource::CloudtrailLocal(paths, filter) => {
+                sources::cloudtrail_local(&mut writer, paths, filter, &msgs)?
             }
             JobSource::CloudtrailS3 { url, filter, aws } => {
                 sources::cloudtrail_s3(&mut writer, url, filter, aws, concurrency, &msgs)?

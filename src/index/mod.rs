@@ -38,6 +38,14 @@ pub enum IndexError {
     Missing { dir: PathBuf },
     #[error("index {dir}: made by a sagetrail with another index schema; rebuild it from its sources with `sagetrail ingest … --reindex`")]
     SchemaMismatch { dir: PathBuf },
+    #[error("index {dir} is damaged ({detail}); `sagetrail verify` names the damaged files, and `sagetrail ingest … --reindex` rebuilds the index from its sources")]
+    Damaged { dir: PathBuf, detail: String },
+    #[error("index {dir}: {what}: {source}")]
+    Private {
+        dir: PathBuf,
+        what: String,
+        source: std::io::Error,
+    },
     #[error("index {dir}: {source}")]
     Io {
         dir: PathBuf,
@@ -53,9 +61,30 @@ pub enum IndexError {
 }
 
 pub(crate) fn tv(dir: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
-    move |source| IndexError::Tantivy {
-        dir: dir.to_path_buf(),
-        source,
+    use tantivy::TantivyError as T;
+    move |source| match &source {
+        // A file that is missing, truncated or garbled: say so, and what to do.
+        T::OpenReadError(_) | T::DataCorruption(_) | T::OpenDirectoryError(_) => {
+            IndexError::Damaged {
+                dir: dir.to_path_buf(),
+                detail: source.to_string(),
+            }
+        }
+        T::IoError(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            IndexError::Damaged {
+                dir: dir.to_path_buf(),
+                detail: source.to_string(),
+            }
+        }
+        _ => IndexError::Tantivy {
+            dir: dir.to_path_buf(),
+            source,
+        },
     }
 }
 
@@ -67,6 +96,43 @@ fn settings() -> IndexSettings {
         docstore_blocksize: DOCSTORE_BLOCK,
         ..Default::default()
     }
+}
+
+/// Make an existing index private to the user: the directory 0700, its files 0600 (an index made
+/// before, or a directory made by hand, may let others read every raw record).
+fn make_private(dir: &Path) -> Result<(), IndexError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let err = |what: String| {
+            let d = dir.to_path_buf();
+            move |source| IndexError::Private {
+                dir: d,
+                what,
+                source,
+            }
+        };
+        let set = |p: &Path, mode: u32| -> Result<(), IndexError> {
+            let meta = std::fs::symlink_metadata(p).map_err(err(format!(
+                "cannot read the permissions of {}",
+                p.display()
+            )))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(err(
+                    format!("cannot make {} private (mode {mode:o})", p.display()),
+                ))?;
+            }
+            Ok(())
+        };
+        set(dir, 0o700)?;
+        for e in std::fs::read_dir(dir).map_err(err("cannot list the directory".into()))? {
+            let e = e.map_err(err("cannot list the directory".into()))?;
+            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                set(&e.path(), 0o600)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Create the directory private to the user (0700) when it does not exist.
@@ -93,21 +159,107 @@ fn ensure_dir(dir: &Path) -> Result<(), IndexError> {
 /// running on it is never pulled from under — and a new index is created. Unlike a same-schema reindex
 /// (the old documents are dropped in the commit that adds the new ones), a kill before the first commit
 /// then leaves an empty index, which the next run fills.
+///
+/// A damaged index (an empty, truncated or garbage `meta.json` or `.managed.json`, a segment file
+/// missing, truncated or zeroed) is rebuilt the same way: the writer lock is taken on the directory
+/// itself, which needs nothing of the index to be readable.
 pub fn open_replacing(dir: &Path) -> Result<(Index, Fields), IndexError> {
-    match open(dir, true) {
-        Err(IndexError::SchemaMismatch { .. }) => {}
-        other => return other,
+    let opened = guard(dir, || open(dir, true)).and_then(|r| r);
+    match opened {
+        // A readable index of this schema: a reindex drops its documents in the commit of the new data.
+        Ok((index, fields)) => {
+            if let Ok(Ok(())) = guard(dir, || verify_files(dir, &index)) {
+                return Ok((index, fields));
+            }
+        }
+        Err(IndexError::SchemaMismatch { .. } | IndexError::Damaged { .. }) => {}
+        Err(e) => return Err(e),
     }
-    let old = Index::open_in_dir(dir).map_err(tv(dir))?;
-    // tantivy's minimum heap for one indexing thread; nothing is indexed with it.
-    const LOCK_HEAP: usize = 15_000_000;
-    let lock = old
-        .writer_with_num_threads::<tantivy::TantivyDocument>(1, LOCK_HEAP)
-        .map_err(writer_error(dir))?;
+    use tantivy::directory::{Directory, MmapDirectory, INDEX_WRITER_LOCK};
+    let directory = MmapDirectory::open(dir).map_err(|e| IndexError::Damaged {
+        dir: dir.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let lock = directory
+        .acquire_lock(&INDEX_WRITER_LOCK)
+        .map_err(|_| IndexError::Busy {
+            dir: dir.to_path_buf(),
+        })?;
     remove_index_files(dir)?;
     drop(lock);
-    drop(old);
+    drop(directory);
     open(dir, true)
+}
+
+/// Every file of the index's segments is present and its checksum matches: `sagetrail verify`, and
+/// `ingest --reindex` before it keeps an index it could otherwise read.
+pub fn verify_files(dir: &Path, index: &Index) -> Result<(), IndexError> {
+    let bad = index.validate_checksum().map_err(|e| IndexError::Damaged {
+        dir: dir.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let mut names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+    names.sort();
+    Err(IndexError::Damaged {
+        dir: dir.to_path_buf(),
+        detail: format!("checksum mismatch in {}", names.join(", ")),
+    })
+}
+
+/// What `sagetrail verify` found: the segments checked, or why the index is damaged.
+pub fn verify(dir: &Path) -> Result<usize, IndexError> {
+    let (index, _) = guard(dir, || open(dir, false))??;
+    guard(dir, || verify_files(dir, &index))??;
+    let metas = index.searchable_segment_metas().map_err(tv(dir))?;
+    // Reading every column and posting list proves more than the checksums (a file can be rewritten
+    // whole, footer and all); open each segment and its fast fields.
+    guard(dir, || -> Result<(), IndexError> {
+        let reader = index.reader().map_err(tv(dir))?;
+        let searcher = reader.searcher();
+        for seg in searcher.segment_readers() {
+            let ff = seg.fast_fields();
+            let col = ff
+                .date(crate::catalog::names::EVENT_TIME)
+                .map_err(tv(dir))?;
+            for d in 0..seg.max_doc() {
+                if let Some(t) = col.first(d) {
+                    let ms = t.into_timestamp_millis();
+                    if !(crate::normalise::time::MIN_MS..=crate::normalise::time::MAX_MS)
+                        .contains(&ms)
+                    {
+                        return Err(IndexError::Damaged {
+                            dir: dir.to_path_buf(),
+                            detail: format!(
+                                "segment {} holds an impossible eventTime",
+                                seg.segment_id().uuid_string()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    })??;
+    Ok(metas.len())
+}
+
+/// Run `f`, turning a panic inside tantivy (a garbled file it trusted) into [`IndexError::Damaged`].
+pub fn guard<T>(dir: &Path, f: impl FnOnce() -> T) -> Result<T, IndexError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| IndexError::Damaged {
+        dir: dir.to_path_buf(),
+        detail: panic_text(&p),
+    })
+}
+
+/// The message of a caught panic.
+pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a reader failed".into())
 }
 
 /// The error of taking an index's writer: another writer holds it, or something else went wrong.
@@ -152,9 +304,16 @@ pub fn open(dir: &Path, create: bool) -> Result<(Index, Fields), IndexError> {
         });
     }
     let index = if exists {
-        Index::open_in_dir(dir).map_err(tv(dir))?
+        if create {
+            make_private(dir)?;
+        }
+        Index::open_in_dir(dir).map_err(|e| IndexError::Damaged {
+            dir: dir.to_path_buf(),
+            detail: e.to_string(),
+        })?
     } else {
         ensure_dir(dir)?;
+        make_private(dir)?;
         Index::builder()
             .schema(schema::build_schema())
             .settings(settings())

@@ -455,6 +455,12 @@ impl Reader {
                 "stats --by {by}: an identifier has one value per event; search it instead ({by}:VALUE)"
             )));
         }
+        if by.is_empty() || by.starts_with('_') {
+            return Err(IndexError::Query(format!(
+                "stats --by {by:?}: not a field; {}",
+                nearest_fields(by)
+            )));
+        }
         let counts: HashMap<String, u64> = match self.fields.named(by) {
             Some((_, FieldKind::Keyword | FieldKind::KeywordCi))
                 if catalog::lookup(by).is_some_and(|d| d.fast) =>
@@ -471,16 +477,48 @@ impl Reader {
                     "stats --by {by}: a {kind:?} field has no values to count; pick a keyword field or a CloudTrail path"
                 )))
             }
-            None => self.stats_by_terms(
-                &searcher,
-                &*q,
-                self.fields.path,
-                &format!("{by}{PATH_SEP}"),
-            )?,
+            None => {
+                let prefix = format!("{by}{PATH_SEP}");
+                let counts = self.stats_by_terms(&searcher, &*q, self.fields.path, &prefix)?;
+                if counts.is_empty() && !self.has_terms(&searcher, self.fields.path, &prefix)? {
+                    return Err(IndexError::Query(format!(
+                        "stats --by {by}: no field of that name, and no event in the index has that CloudTrail path; {}",
+                        nearest_fields(by)
+                    )));
+                }
+                counts
+            }
         };
         let mut v: Vec<(String, u64)> = counts.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(v)
+    }
+
+    /// True when some segment has a term of `field` starting with `prefix`.
+    fn has_terms(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        prefix: &str,
+    ) -> Result<bool, IndexError> {
+        let hi = prefix_successor(prefix);
+        for seg in searcher.segment_readers() {
+            let inv = seg.inverted_index(field).map_err(self.err())?;
+            let mut stream = inv
+                .terms()
+                .range()
+                .ge(prefix)
+                .lt(&hi)
+                .into_stream()
+                .map_err(|source| IndexError::Io {
+                    dir: self.dir.clone(),
+                    source,
+                })?;
+            if stream.advance() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Values of a field without a column (an open path, given as `path\0`, or a keyword field that is
@@ -556,6 +594,16 @@ impl Reader {
                 if col.values.num_vals() > 0 {
                     let lo = col.min_value().into_timestamp_millis();
                     let hi = col.max_value().into_timestamp_millis();
+                    // No event can be stored outside these times: a column saying so is garbled.
+                    if lo < MIN_MS || hi > MAX_MS {
+                        return Err(IndexError::Damaged {
+                            dir: self.dir.clone(),
+                            detail: format!(
+                                "the eventTime column of segment {} holds impossible times",
+                                seg.segment_id().uuid_string()
+                            ),
+                        });
+                    }
                     oldest = Some(oldest.map_or(lo, |o| o.min(lo)));
                     newest = Some(newest.map_or(hi, |n| n.max(hi)));
                 }
@@ -1127,4 +1175,40 @@ impl Collector for GroupByColumn {
         }
         Ok(out)
     }
+}
+
+/// "the nearest names are …": the catalogue's fields closest to `name` (by edit distance, ignoring case).
+fn nearest_fields(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = catalog::fields()
+        .iter()
+        .filter(|f| f.kind != FieldKind::Path)
+        .map(|f| {
+            (
+                edit_distance(&lower, &f.name.to_lowercase()),
+                f.name.as_str(),
+            )
+        })
+        .collect();
+    scored.sort();
+    let names: Vec<&str> = scored.iter().take(5).map(|(_, n)| *n).collect();
+    format!(
+        "the nearest field names are {} (any CloudTrail path present in the index works too, e.g. requestParameters.userProfileName)",
+        names.join(", ")
+    )
+}
+
+/// Levenshtein distance, in characters (names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -59,6 +59,8 @@ pub struct Fields {
     pub ch: Field,
     /// What `prepare` leaves out: nothing, except under `ingest --bench-omit`.
     pub omit: Omit,
+    /// The most bytes one object may inflate to (`ingest --max-object-mb`); decode refuses more.
+    pub max_inflated: u64,
 }
 
 /// Parts of an event document that `prepare` can leave out. A bench instrument only (`ingest
@@ -188,6 +190,7 @@ impl Fields {
             evid: schema.get_field(F_EVID)?,
             ch: schema.get_field(F_CH)?,
             omit: Omit::default(),
+            max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
             named,
             schema,
         })

@@ -48,6 +48,8 @@ pub struct WriterConfig {
     pub omit: Omit,
     /// How big the end-of-run merges may get.
     pub merge: merge::MergeConfig,
+    /// The most bytes one object may inflate to.
+    pub max_inflated: u64,
 }
 
 /// An event turned into a document, ready for the single writer (which adds `actor`, see stitching).
@@ -394,6 +396,7 @@ impl Writer {
             open(&cfg.dir, true)?
         };
         fields.omit = cfg.omit;
+        fields.max_inflated = cfg.max_inflated;
         let writer = index
             .writer_with_num_threads(cfg.threads.max(1), cfg.heap_bytes)
             .map_err(writer_error(&cfg.dir))?;

@@ -121,7 +121,7 @@ pub const SKIP_DIGEST_BODY: &str = "a CloudTrail digest body";
 /// tallied: one message per object says how many and the first reason.
 pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outcome {
     let mut out = Outcome::new(obj);
-    let (text, gz_err) = decode::gunzip(bytes);
+    let (text, gz_err) = decode::gunzip_limited(bytes, fields.max_inflated);
     let d = decode::cloudtrail::decode(&text);
     if d.digest && gz_err.is_none() {
         out.skipped_as = Some(SKIP_DIGEST_BODY);
@@ -289,12 +289,22 @@ pub fn run<T: Send>(
 /// Feed local files into a bounded channel from a reader thread.
 pub fn read_local(
     objects: Vec<crate::source::local::LocalObject>,
+    max_bytes: u64,
 ) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
     std::thread::spawn(move || {
         for o in objects {
-            let bytes = std::fs::read(&o.path).map_err(|e| format!("cannot read: {e}"));
+            // A file over the limit is refused before it is read (decode bounds what a gzip inflates to).
+            let bytes = if o.obj.size > max_bytes {
+                Err(format!(
+                    "{} MiB on disk, more than the limit (--max-object-mb {})",
+                    o.obj.size / (1024 * 1024),
+                    max_bytes / (1024 * 1024)
+                ))
+            } else {
+                std::fs::read(&o.path).map_err(|e| format!("cannot read: {e}"))
+            };
             if tx.send((o.obj, bytes)).is_err() {
                 return;
             }

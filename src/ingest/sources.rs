@@ -82,10 +82,14 @@ fn drive<T: Send>(
 pub fn cloudtrail_local(
     writer: &mut Writer,
     paths: &[PathBuf],
+    filter: &TrailFilter,
     msgs: &Messages,
 ) -> Result<Summary, Error> {
     let started = Instant::now();
-    let listing = local::cloudtrail_listing(paths);
+    let mut listing = local::cloudtrail_listing(paths);
+    let before = listing.objects.len();
+    listing.objects.retain(|o| filter.allows_path(&o.obj.name));
+    let outside = (before - listing.objects.len()) as u64;
     let mut summary = Summary {
         source: paths
             .iter()
@@ -98,6 +102,7 @@ pub fn cloudtrail_local(
     for (why, n) in &listing.skipped {
         summary.skip(why, *n);
     }
+    summary.skip("outside --accounts/--regions/--since/--until", outside);
     for (p, e) in &listing.errors {
         summary.objects_failed += 1;
         msgs.error(p, e);
@@ -108,7 +113,7 @@ pub fn cloudtrail_local(
     let total = Some(todo.len() as u64);
     drive(
         writer,
-        read_local(todo),
+        read_local(todo, writer.fields().max_inflated),
         |f, o, b: Vec<u8>| process_cloudtrail(f, o, &b),
         msgs,
         &mut summary,
@@ -371,7 +376,7 @@ fn is_log_file(name: &str) -> bool {
 }
 
 fn log_file_outcome(fields: &Fields, ctx: &GroupContext, obj: ObjectRef, bytes: &[u8]) -> Outcome {
-    let (text, gz_err) = decode::gunzip(bytes);
+    let (text, gz_err) = decode::gunzip_limited(bytes, fields.max_inflated);
     let stream = stream_from_export_path(&obj.name);
     let d = decode::studio_log::decode(&text, stream.as_deref());
     let mut errors: Vec<String> = gz_err.into_iter().collect();
@@ -438,7 +443,7 @@ pub fn studio_logs_files(
     msgs.attach(Some(pb.clone()));
     let res = run(
         writer,
-        read_local(todo),
+        read_local(todo, writer.fields().max_inflated),
         |f, o, b: Vec<u8>| log_file_outcome(f, &ctx, o, &b),
         msgs,
         &mut summary,

@@ -179,10 +179,18 @@ fn is_field_name(s: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' || c == '@')
 }
 
+/// How deep parentheses and negations may nest: far beyond any query a person writes, and shallow enough
+/// that parsing, compiling and running the tree (all recursive) stay far from the stack's end (500 NOTs
+/// overflowed it).
+pub const MAX_DEPTH: usize = 64;
+/// How many tokens a query may have: a thousand terms is a generated query already; each becomes a clause.
+pub const MAX_TOKENS: usize = 2048;
+
 struct Parser {
     toks: Vec<(usize, Tok)>,
     i: usize,
     end: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -236,10 +244,24 @@ impl Parser {
         })
     }
 
+    /// Enter one level of nesting (a negation or parentheses), refusing past [`MAX_DEPTH`].
+    fn deeper(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err(format!(
+                "the query nests parentheses and negations more than {MAX_DEPTH} deep"
+            ));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Node, ParseError> {
         if self.is_kw("NOT") || matches!(self.peek(), Some(Tok::Minus)) {
             self.i += 1;
-            return Ok(Node::Not(Box::new(self.unary()?)));
+            self.deeper()?;
+            let n = Node::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(n);
         }
         self.primary()
     }
@@ -249,11 +271,13 @@ impl Parser {
             None => self.err("the query ends where a term was expected"),
             Some(Tok::LParen) => {
                 self.i += 1;
+                self.deeper()?;
                 let n = self.or()?;
                 if self.peek() != Some(&Tok::RParen) {
                     return self.err("missing ')'");
                 }
                 self.i += 1;
+                self.depth -= 1;
                 Ok(n)
             }
             Some(Tok::Word(w)) if matches!(self.toks.get(self.i + 1), Some((_, Tok::Colon))) => {
@@ -409,10 +433,17 @@ pub fn parse(s: &str) -> Result<Node, ParseError> {
     if toks.is_empty() {
         return Ok(Node::All);
     }
+    if toks.len() > MAX_TOKENS {
+        return Err(ParseError {
+            pos: toks[MAX_TOKENS].0,
+            msg: format!("the query has more than {MAX_TOKENS} terms and operators"),
+        });
+    }
     let mut p = Parser {
         toks,
         i: 0,
         end: s.len(),
+        depth: 0,
     };
     let n = p.or()?;
     if p.i < p.toks.len() {
@@ -516,6 +547,20 @@ mod tests {
                 }
             )
         );
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let deep_not = format!("{}a", "NOT ".repeat(500));
+        assert!(parse(&deep_not).unwrap_err().msg.contains("deep"));
+        let deep_paren = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep_paren).unwrap_err().msg.contains("deep"));
+        let dashes = format!("{}a", "-".repeat(1000));
+        assert!(parse(&dashes).is_err());
+        assert!(parse(&format!("{}a", "NOT ".repeat(MAX_DEPTH))).is_ok());
+        let long = vec!["a"; 5000].join(" OR ");
+        assert!(parse(&long).unwrap_err().msg.contains("more than"));
+        assert!(parse(&vec!["a"; 500].join(" OR ")).is_ok());
     }
 
     #[test]

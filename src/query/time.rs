@@ -35,7 +35,7 @@ pub fn parse_time(s: &str, now_ms: i64) -> Result<i64, TimeError> {
         _ => return Err(TimeError(s.to_string())),
     };
     n.checked_mul(unit_ms)
-        .map(|d| now_ms - d)
+        .and_then(|d| now_ms.checked_sub(d))
         .ok_or_else(|| TimeError(s.to_string()))
 }
 

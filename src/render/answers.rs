@@ -20,7 +20,7 @@ fn csv_rows(header: &[&str], rows: Vec<Vec<String>>, out: impl Write) -> std::io
     let mut w = csv::Writer::from_writer(out);
     w.write_record(header)?;
     for r in rows {
-        w.write_record(r)?;
+        w.write_record(super::csv_row(r.iter().map(String::as_str)))?;
     }
     w.flush()
 }
@@ -149,7 +149,7 @@ impl<W: Write> TimelinePrinter<W> {
                 serde_json::to_writer(&mut *out, r)?;
                 out.write_all(b"\n")
             }
-            TimelinePrinter::Csv(w) => Ok(w.write_record([
+            TimelinePrinter::Csv(w) => Ok(w.write_record(super::csv_row([
                 r.time.as_str(),
                 &r.kind,
                 &r.event,
@@ -160,7 +160,7 @@ impl<W: Write> TimelinePrinter<W> {
                 r.error_code.as_deref().unwrap_or(""),
                 r.actor_basis.as_deref().unwrap_or(""),
                 r.actor_issuer_event_id.as_deref().unwrap_or(""),
-            ])?),
+            ]))?),
             TimelinePrinter::Table(out) => {
                 if r.new_session {
                     writeln!(

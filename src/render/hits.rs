@@ -78,7 +78,7 @@ impl<W: Write> HitPrinter<W> {
                 out.write_all(&h.raw)?;
                 out.write_all(b"\n")
             }
-            HitPrinter::Csv(w) => Ok(w.write_record([
+            HitPrinter::Csv(w) => Ok(w.write_record(super::csv_row([
                 format_ms(h.time_ms).as_str(),
                 v(h, 0),
                 &event_label(h),
@@ -86,7 +86,7 @@ impl<W: Write> HitPrinter<W> {
                 v(h, 3),
                 v(h, 4),
                 &h.event_id,
-            ])?),
+            ]))?),
             HitPrinter::Table(_, t) => {
                 t.add_row(vec![
                     format_ms(h.time_ms),

@@ -41,8 +41,49 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Characters a terminal or viewer acts on, or that reorder or hide text: C0/C1 controls and DEL,
+/// zero-width characters and marks (U+200B–U+200F, U+FEFF, U+061C), bidi embeddings, overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069), and the Unicode line and paragraph separators.
 fn is_unsafe(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || c == '\u{200e}' || c == '\u{202e}'
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{feff}' | '\u{061c}' | '\u{2028}' | '\u{2029}')
+}
+
+/// A CSV cell safe to open in a spreadsheet: control and invisible characters escaped as in tables,
+/// newlines and tabs flattened, and a cell a spreadsheet would run as a formula (starting with `=`, `+`,
+/// `-`, `@`, or their full-width forms) prefixed with `'`, as OWASP recommends against CSV injection.
+pub fn csv_cell(s: &str) -> Cow<'_, str> {
+    let formula = s.starts_with([
+        '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ]);
+    let clean = !s.chars().any(|c| is_unsafe(c) || c == '\n' || c == '\t');
+    match (formula, clean) {
+        (false, true) => Cow::Borrowed(s),
+        (true, true) => Cow::Owned(format!("'{s}")),
+        (f, false) => {
+            let c = cell(s);
+            Cow::Owned(if f { format!("'{c}") } else { c })
+        }
+    }
+}
+
+/// A row of [`csv_cell`]s.
+pub fn csv_row<'a, I: IntoIterator<Item = &'a str>>(cells: I) -> Vec<String> {
+    cells
+        .into_iter()
+        .map(|c| csv_cell(c).into_owned())
+        .collect()
+}
+
+/// A line for the person at the terminal, on stderr.
+pub fn notice(msg: &str) {
+    eprintln!("sagetrail: {}", sanitize(msg));
+}
+
+/// The one line of a fatal error, on stderr.
+pub fn error_line(msg: &str) {
+    eprintln!("sagetrail: error: {}", sanitize(msg));
 }
 
 /// Like [`sanitize`], and also flatten newlines and tabs to spaces for a one-line cell.
@@ -79,5 +120,28 @@ mod tests {
         assert_eq!(sanitize("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(sanitize("x\ry"), "x\\ry");
         assert_eq!(cell("a\nb\tc"), "a b c");
+        for (bad, shown) in [
+            ("a\u{200b}b", "a\\u{200b}b"),
+            ("\u{202e}fdp.exe", "\\u{202e}fdp.exe"),
+            ("x\u{2066}y\u{2069}", "x\\u{2066}y\\u{2069}"),
+            ("bell\u{7}", "bell\\u{7}"),
+            ("c1\u{9b}31m", "c1\\u{9b}31m"),
+            ("osc\u{1b}]8;;http://x\u{7}", "osc\\u{1b}]8;;http://x\\u{7}"),
+        ] {
+            assert_eq!(sanitize(bad), shown);
+        }
+    }
+
+    #[test]
+    fn csv_cells_cannot_be_formulas_or_escapes() {
+        assert_eq!(csv_cell("alice"), "alice");
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        for f in ["+1+1", "-2+3", "@SUM(A1)", "\u{ff1d}1+1"] {
+            assert!(csv_cell(f).starts_with('\''), "{f}");
+        }
+        assert_eq!(csv_cell("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(csv_cell("=\r\n=HYPERLINK()"), "'=\\r =HYPERLINK()");
+        assert_eq!(csv_cell("line\nbreak"), "line break");
+        assert_eq!(csv_cell("2024-05-14T09:00:00Z"), "2024-05-14T09:00:00Z");
     }
 }

@@ -35,7 +35,7 @@ pub fn print(
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(["value", "count"])?;
             for (value, count) in rows {
-                w.write_record([value.as_str(), &count.to_string()])?;
+                w.write_record(super::csv_row([value.as_str(), count.to_string().as_str()]))?;
             }
             w.flush()?;
         }

@@ -39,6 +39,56 @@ pub struct TrailFilter {
     pub until_ms: Option<i64>,
 }
 
+impl TrailFilter {
+    /// True when the filter asks for nothing (every object is read).
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.regions.is_empty()
+            && self.since_ms.is_none()
+            && self.until_ms.is_none()
+    }
+
+    /// Whether a local file laid out as a trail (`…AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/…`)
+    /// is one the filter allows, by the same rule as S3 listing (the day before `since` included, since
+    /// objects are named by delivery time). A file outside that layout cannot be judged and is allowed.
+    pub fn allows_path(&self, path: &str) -> bool {
+        let Some(i) = path.find("AWSLogs/") else {
+            return true;
+        };
+        let mut segs = path[i + "AWSLogs/".len()..].split(['/', '\\']).peekable();
+        if segs.peek().is_some_and(|s| s.starts_with("o-")) {
+            segs.next();
+        }
+        let (Some(account), Some("CloudTrail"), Some(region), Some(y), Some(m), Some(d)) = (
+            segs.next(),
+            segs.next(),
+            segs.next(),
+            segs.next(),
+            segs.next(),
+            segs.next(),
+        ) else {
+            return true;
+        };
+        if !self.accounts.is_empty() && !self.accounts.iter().any(|a| a == account) {
+            return false;
+        }
+        if !self.regions.is_empty() && !self.regions.iter().any(|r| r == region) {
+            return false;
+        }
+        let day = format!("{y}-{m}-{d}")
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp().as_millisecond().div_euclid(DAY_MS));
+        let Some(day) = day else {
+            return true;
+        };
+        let first = self.since_ms.map(|t| t.div_euclid(DAY_MS) - 1);
+        let last = self.until_ms.map(|t| t.div_euclid(DAY_MS));
+        first.is_none_or(|f| day >= f) && last.is_none_or(|l| day <= l)
+    }
+}
+
 /// One object to fetch.
 #[derive(Debug, Clone)]
 pub struct S3Object {
@@ -259,6 +309,32 @@ mod tests {
         );
         assert_eq!(S3Url::parse("s3:///x"), None);
         assert_eq!(S3Url::parse("/local"), None);
+    }
+
+    #[test]
+    fn local_paths_are_filtered_as_listing_would() {
+        let f = TrailFilter {
+            accounts: vec!["111122223333".into()],
+            regions: vec![],
+            since_ms: Some(1715644800000), // 2024-05-14
+            until_ms: Some(1715731200000), // 2024-05-15
+        };
+        let p = |acct: &str, day: &str| {
+            format!("/data/AWSLogs/o-abc/{acct}/CloudTrail/us-east-1/{day}/x.json.gz")
+        };
+        assert!(
+            f.allows_path(&p("111122223333", "2024/05/13")),
+            "the day before"
+        );
+        assert!(f.allows_path(&p("111122223333", "2024/05/15")));
+        assert!(!f.allows_path(&p("111122223333", "2024/05/12")));
+        assert!(!f.allows_path(&p("111122223333", "2024/05/16")));
+        assert!(!f.allows_path(&p("444455556666", "2024/05/14")));
+        assert!(
+            f.allows_path("/tmp/events.json"),
+            "not laid out: cannot be judged"
+        );
+        assert!(TrailFilter::default().allows_path(&p("1", "1999/01/01")));
     }
 
     #[test]
