@@ -132,9 +132,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 if shown == l {
                     let total = reader.count(&req)?;
                     if total > l as u64 {
-                        eprintln!(
-                            "sagetrail: showing {l} of {total} hits; use --limit N or --all for more"
-                        );
+                        render::notice(&format!(
+                            "showing {l} of {total} hits; use --limit N or --all for more"
+                        ));
                     }
                 }
             }
@@ -181,11 +181,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let scope = scope(&a.window, a.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let (matched, node) = questions::resolve_id(&reader, &a.id)?;
-            eprintln!(
-                "sagetrail: {} matched {}",
-                render::sanitize(&a.id),
-                matched.join(", ")
-            );
+            render::notice(&format!("{} matched {}", a.id, matched.join(", ")));
             let rows = questions::activity(&reader, &node, &scope)?;
             let out = std::io::stdout();
             if !(a.events && a.format == render::Format::Json) {
@@ -211,11 +207,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let scope = scope(&a.window, a.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let (matched, node) = questions::resolve_id(&reader, &a.id)?;
-            eprintln!(
-                "sagetrail: {} matched {}",
-                render::sanitize(&a.id),
-                matched.join(", ")
-            );
+            render::notice(&format!("{} matched {}", a.id, matched.join(", ")));
             let mut p = render::answers::TimelinePrinter::new(
                 a.format,
                 std::io::BufWriter::new(std::io::stdout().lock()),
@@ -235,7 +227,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let reader = Reader::open(&index)?;
             let outcome = questions::audit::audit(&reader, &a.rules, &params, &scope)?;
             for (rule, why) in &outcome.skipped {
-                eprintln!("sagetrail: rule {rule} not run: {why}");
+                render::notice(&format!("rule {rule} not run: {why}"));
             }
             render::answers::findings(
                 &rules,
@@ -485,13 +477,13 @@ fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result
             }
         };
         if a.common.summary == SummaryFormat::Text {
-            report_text(&s);
+            render::summary::ingest(&s);
         }
         summaries.push(s);
     }
     let fin = writer.finish()?;
     if a.common.summary == SummaryFormat::Text && !a.common.dry_run {
-        report_finish(&fin);
+        render::summary::finished(&fin);
     }
     let failed = summaries.iter().any(Summary::failed);
     if a.common.summary == SummaryFormat::Json {
@@ -521,54 +513,4 @@ struct JobSummary<'a> {
     events_added: u64,
     failed: bool,
     seconds: f64,
-}
-
-fn report_text(s: &Summary) {
-    let mut extra = String::new();
-    if !s.skipped_by_reason.is_empty() {
-        let why: Vec<String> = s
-            .skipped_by_reason
-            .iter()
-            .map(|(w, n)| format!("{n} {w}"))
-            .collect();
-        extra.push_str(&format!("; skipped: {}", why.join(", ")));
-    }
-    for (n, what) in [
-        (
-            s.events_conflicting,
-            "events conflicting (same eventID, other content; first kept)",
-        ),
-        (s.event_ids_derived, "records given a derived eventID"),
-        (s.control_messages, "control messages skipped"),
-        (
-            s.values_not_cloudtrail,
-            "JSON values not CloudTrail skipped",
-        ),
-    ] {
-        if n > 0 {
-            extra.push_str(&format!("; {n} {what}"));
-        }
-    }
-    eprintln!(
-        "sagetrail: {}: objects {} listed, {} read, {} unchanged, {} skipped, {} failed; events {} added, {} already present, {} records failed; {:.2}s, {:.0} events/s{}",
-        render::sanitize(&s.source),
-        s.objects_listed,
-        s.objects_read,
-        s.objects_unchanged,
-        s.objects_skipped,
-        s.objects_failed,
-        s.events_added,
-        s.events_already_present,
-        s.records_failed,
-        s.seconds,
-        s.events_per_second,
-        extra
-    );
-}
-
-fn report_finish(f: &crate::index::Finished) {
-    eprintln!(
-        "sagetrail: index: committed; {} segments merged into {} ({} segments now); {:.2}s",
-        f.segments_merged, f.merges, f.segments, f.seconds
-    );
 }

@@ -126,7 +126,7 @@ pub fn cloudtrail_local(
 
 /// Fetch S3 objects with bounded concurrency into a bounded channel, from a thread of its own.
 fn fetch_s3(
-    client: aws_sdk_s3::Client,
+    client: s3::Client,
     rt: tokio::runtime::Runtime,
     objects: Vec<s3::S3Object>,
     concurrency: usize,
@@ -455,40 +455,22 @@ pub fn studio_logs_files(
         let rt = runtime()?;
         let conf = rt.block_on(aws::load(&cfg.aws));
         let client = s3::client(&conf);
-        let mut objects = Vec::new();
-        let r: Result<(), String> = rt.block_on(async {
-            let mut pages = client
-                .list_objects_v2()
-                .bucket(&url.bucket)
-                .prefix(&url.prefix)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| aws::describe(&e))?;
-                for o in page.contents() {
-                    let Some(key) = o.key() else { continue };
-                    if !is_log_file(key) {
-                        summary.objects_skipped += 1;
-                        continue;
-                    }
-                    objects.push(s3::S3Object {
-                        bucket: url.bucket.clone(),
-                        key: key.to_string(),
-                        obj: ObjectRef {
-                            name: format!("s3://{}/{key}", url.bucket),
-                            version: o.e_tag().unwrap_or("").to_string(),
-                            size: o.size().unwrap_or(0).max(0) as u64,
-                        },
-                    });
-                }
+        let objects = match rt.block_on(s3::list_under(
+            &client,
+            &url.bucket,
+            &url.prefix,
+            is_log_file,
+        )) {
+            Ok((objects, skipped)) => {
+                summary.skip("name not a Studio log export", skipped);
+                objects
             }
-            Ok(())
-        });
-        if let Err(e) = r {
-            summary.objects_failed += 1;
-            msgs.error(u, &format!("cannot list: {e}"));
-            continue;
-        }
+            Err(e) => {
+                summary.objects_failed += 1;
+                msgs.error(u, &format!("cannot list: {e}"));
+                continue;
+            }
+        };
         summary.objects_listed += objects.len() as u64;
         let (todo, unchanged) = not_done(objects, &done, |o| &o.obj);
         summary.objects_unchanged += unchanged;

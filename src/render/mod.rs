@@ -7,6 +7,7 @@ pub mod answers;
 pub mod hits;
 pub mod info;
 pub mod stats;
+pub mod summary;
 
 use std::borrow::Cow;
 use std::io::IsTerminal;

@@ -1,7 +1,8 @@
 //! CloudTrail objects in S3: list only the `<account>/CloudTrail/<region>/YYYY/MM/DD/` prefixes the filters
 //! allow (never the whole bucket), paginate, and fetch objects concurrently.
 
-use aws_sdk_s3::Client;
+/// The S3 client, named here so that nothing outside `source/` needs the SDK.
+pub use aws_sdk_s3::Client;
 
 use super::classify_cloudtrail;
 use crate::model::ObjectRef;
@@ -279,6 +280,43 @@ pub async fn fetch(c: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, Strin
 
 /// An S3 client for this configuration; path-style addressing when a custom endpoint is used
 /// (S3-compatible stores and test servers rarely resolve bucket subdomains).
+/// Every object under `bucket/prefix` (all pages) whose key `keep` accepts, and how many it did not.
+pub async fn list_under(
+    c: &Client,
+    bucket: &str,
+    prefix: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<(Vec<S3Object>, u64), String> {
+    let mut objects = Vec::new();
+    let mut skipped = 0u64;
+    let mut pages = c
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| super::aws::describe(&e))?;
+        for o in page.contents() {
+            let Some(key) = o.key() else { continue };
+            if !keep(key) {
+                skipped += 1;
+                continue;
+            }
+            objects.push(S3Object {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                obj: ObjectRef {
+                    name: format!("s3://{bucket}/{key}"),
+                    version: o.e_tag().unwrap_or("").to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                },
+            });
+        }
+    }
+    Ok((objects, skipped))
+}
+
 pub fn client(conf: &aws_config::SdkConfig) -> Client {
     let mut b = aws_sdk_s3::config::Builder::from(conf);
     if conf.endpoint_url().is_some() {

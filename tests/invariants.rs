@@ -1,0 +1,100 @@
+//! ARCHITECTURE.md's invariants that a reading of the source can check: each fails when the code breaks
+//! it. (The others have behavioural tests: exactly once, ledger in the commit, sanitising, bounds.)
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect()
+}
+
+/// Files under `root` (relative to the crate) whose text matches `pat`, except under `allowed`.
+fn offenders(root: &str, pat: &dyn Fn(&str) -> bool, allowed: &[&str]) -> Vec<String> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    rust_files(&base.join(root))
+        .into_iter()
+        .filter_map(|p| {
+            let rel = p
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if allowed.iter().any(|a| rel.starts_with(a)) {
+                return None;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            text.lines()
+                .map(str::trim_start)
+                .filter(|l| !l.starts_with("//"))
+                .any(pat)
+                .then_some(rel)
+        })
+        .collect()
+}
+
+#[test]
+fn no_aws_call_outside_source() {
+    let bad = offenders(
+        "src",
+        &|l| l.contains("aws_sdk_") || l.contains("aws_config::") || l.contains("aws_smithy"),
+        &["src/source/"],
+    );
+    assert!(
+        bad.is_empty(),
+        "the AWS SDK is used outside src/source/: {bad:?}"
+    );
+}
+
+#[test]
+fn only_index_knows_tantivy() {
+    let uses = |l: &str| l.contains("tantivy::") || l.starts_with("use tantivy");
+    let bad = offenders("src", &uses, &["src/index/"]);
+    assert!(
+        bad.is_empty(),
+        "tantivy is used outside src/index/: {bad:?}"
+    );
+    let bad = offenders("examples", &uses, &["examples/space_usage.rs"]);
+    assert!(
+        bad.is_empty(),
+        "tantivy in examples other than space_usage: {bad:?}"
+    );
+}
+
+#[test]
+fn only_render_and_messages_write_to_the_terminal() {
+    let prints = |l: &str| {
+        ["println!(", "eprintln!(", "print!(", "eprint!("]
+            .iter()
+            .any(|m| l.contains(m))
+    };
+    let bad = offenders("src", &prints, &["src/render/", "src/messages.rs"]);
+    assert!(
+        bad.is_empty(),
+        "terminal output outside render/ and messages: {bad:?}"
+    );
+}
+
+#[test]
+fn decode_and_normalise_do_no_io() {
+    let io = |l: &str| {
+        l.contains("std::fs")
+            || l.contains("std::net")
+            || l.contains("tokio::")
+            || l.contains("File::")
+    };
+    let bad = offenders("src/decode", &io, &[]);
+    assert!(bad.is_empty(), "IO in decode: {bad:?}");
+    let bad = offenders("src/normalise", &io, &[]);
+    assert!(bad.is_empty(), "IO in normalise: {bad:?}");
+}
+
+/// The helper itself must find what it looks for, or every test above would pass vacuously.
+#[test]
+fn the_scan_finds_what_it_looks_for() {
+    assert!(!offenders("src/index", &|l| l.contains("tantivy::"), &[]).is_empty());
+    assert!(!offenders("src/render", &|l| l.contains("eprintln!("), &[]).is_empty());
+    assert!(!offenders("src/source", &|l| l.contains("aws_sdk_"), &[]).is_empty());
+}
