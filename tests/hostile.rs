@@ -413,3 +413,59 @@ fn index_files_are_private_even_in_a_directory_made_open() {
         assert_eq!(mode(&p) & 0o077, 0, "{} is {:o}", p.display(), mode(&p));
     }
 }
+
+/// A full disk names its cause and the directory, on the run that hit it and on the next. Needs a small
+/// filesystem: a tmpfs mounted for the test (root, as CI and scripts/test run); elsewhere it says so.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_named_as_such() {
+    let mnt = tempfile::tempdir().unwrap();
+    let ok_mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(mnt.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok_mount {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root and must be able to mount a tmpfs"
+        );
+        eprintln!("note: cannot mount a tmpfs here (not root?): full-disk test skipped");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.path());
+    let src = tempfile::tempdir().unwrap();
+    let mut recs = Vec::new();
+    for i in 0..20_000u32 {
+        // Incompressible user agents, so the index cannot fit in 3 MiB.
+        let ua: String = (0..40u32)
+            .map(|j| format!("{:08x}", i.wrapping_mul(2654435761) ^ j.wrapping_mul(40503)))
+            .collect();
+        recs.push(format!(
+            r#"{{"eventID":"e{i}","eventTime":"2024-01-01T00:00:00Z","eventName":"X","userAgent":"{ua}"}}"#
+        ));
+    }
+    std::fs::write(
+        src.path().join("big.json"),
+        format!("{{\"Records\":[{}]}}", recs.join(",")),
+    )
+    .unwrap();
+    let idx = mnt.path().join("idx");
+    for attempt in ["first", "second"] {
+        let (code, _, err) = run(
+            &idx,
+            &["ingest", "cloudtrail", src.path().to_str().unwrap()],
+        );
+        assert_eq!(code, 2, "{attempt}: {err}");
+        assert!(
+            err.contains("no space left on its device") && err.contains(idx.to_str().unwrap()),
+            "{attempt}: {err}"
+        );
+    }
+}

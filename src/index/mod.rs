@@ -40,6 +40,12 @@ pub enum IndexError {
     SchemaMismatch { dir: PathBuf },
     #[error("index {dir} is damaged ({detail}); `sagetrail verify` names the damaged files, and `sagetrail ingest … --reindex` rebuilds the index from its sources")]
     Damaged { dir: PathBuf, detail: String },
+    #[error("index {dir}: no space left on its device ({free} bytes free); free some and run the ingest again: what was committed is intact ({detail})")]
+    NoSpace {
+        dir: PathBuf,
+        free: u64,
+        detail: String,
+    },
     #[error("index {dir}: {what}: {source}")]
     Private {
         dir: PathBuf,
@@ -58,6 +64,41 @@ pub enum IndexError {
     },
     #[error("{0}")]
     Query(String),
+}
+
+/// Below this many free bytes, a failed write is taken for a full disk: a commit writes segment files of
+/// several MiB, so a device this close to full cannot have taken it.
+const LOW_SPACE: u64 = 64 * 1024 * 1024;
+
+/// Free bytes on the device holding `dir`, for an unprivileged writer.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `c` is a valid NUL-terminated path and `st` a buffer of the right type for statvfs.
+        let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: statvfs returned 0, so it filled `st`.
+        let st = unsafe { st.assume_init() };
+        Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Whether a writer error is (most likely) a full disk.
+fn disk_full(dir: &Path, message: &str) -> bool {
+    message.contains("No space left")
+        || message.contains("StorageFull")
+        || ((message.contains("killed") || message.contains("worker thread"))
+            && free_bytes(dir).is_some_and(|f| f < LOW_SPACE))
 }
 
 pub(crate) fn tv(dir: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
@@ -81,6 +122,12 @@ pub(crate) fn tv(dir: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '
                 detail: source.to_string(),
             }
         }
+        // tantivy reports a full disk as a killed writer or a worker thread's error: name the cause.
+        _ if disk_full(dir, &source.to_string()) => IndexError::NoSpace {
+            dir: dir.to_path_buf(),
+            free: free_bytes(dir).unwrap_or(0),
+            detail: source.to_string(),
+        },
         _ => IndexError::Tantivy {
             dir: dir.to_path_buf(),
             source,
