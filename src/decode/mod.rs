@@ -65,16 +65,36 @@ pub fn gunzip_limited(bytes: &[u8], limit: u64) -> (std::borrow::Cow<'_, [u8]>, 
         return (std::borrow::Cow::Borrowed(bytes), None);
     }
     let mut out = Vec::with_capacity(inflated_size_hint(bytes, limit));
-    let mut dec = MultiGzDecoder::new(bytes).take(limit.saturating_add(1));
-    match dec.read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > limit => (std::borrow::Cow::Owned(Vec::new()), over()),
-        Ok(_) => (std::borrow::Cow::Owned(out), None),
-        Err(e) => (
-            std::borrow::Cow::Owned(out),
-            Some(format!("corrupt or truncated gzip: {e}")),
-        ),
+    let mut dec = MultiGzDecoder::new(bytes);
+    let limit_len = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; INFLATE_CHUNK];
+    loop {
+        let n = match dec.read(&mut buf) {
+            Ok(0) => return (std::borrow::Cow::Owned(out), None),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return (
+                    std::borrow::Cow::Owned(out),
+                    Some(format!("corrupt or truncated gzip: {e}")),
+                )
+            }
+        };
+        if out.len() + n > limit_len {
+            return (std::borrow::Cow::Owned(Vec::new()), over());
+        }
+        // Grow by doubling, but never past the limit: a vector's own doubling would reserve twice the
+        // limit for an object just over half of it.
+        if out.capacity() < out.len() + n {
+            let want = (out.capacity() * 2).max(out.len() + n).min(limit_len);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&buf[..n]);
     }
 }
+
+/// Bytes inflated per read: large enough that the per-call overhead vanishes.
+const INFLATE_CHUNK: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {
