@@ -152,15 +152,17 @@ fn activity_says_what_matched_and_summarises() {
         4
     );
     // By role ARN, by access key, by space ARN.
-    let (_, _, err) = run(
+    let (code, _, err) = run(
         d.path(),
         &["activity", "arn:aws:iam::111122223333:role/PlatformAdmin"],
     );
+    assert_eq!(code, 0, "{err}");
     assert!(err.contains("roleArn"), "{err}");
-    let (_, out, err) = run(
+    let (code, out, err) = run(
         d.path(),
         &["activity", "ASIAZSTUDIOBOB000003", "--format", "json"],
     );
+    assert_eq!(code, 0, "{err}");
     assert!(err.contains("userIdentity.accessKeyId"), "{err}");
     assert_eq!(
         json_lines(&out)
@@ -169,13 +171,14 @@ fn activity_says_what_matched_and_summarises() {
             .sum::<u64>(),
         2
     );
-    let (_, _, err) = run(
+    let (code, _, err) = run(
         d.path(),
         &[
             "activity",
             "arn:aws:sagemaker:us-east-1:111122223333:space/d-7kq2xexample/team-fraud",
         ],
     );
+    assert_eq!(code, 0, "{err}");
     assert!(err.contains("spaceArn"), "{err}");
     // --events prints the records themselves.
     let ev = json_lines(&ok(
@@ -352,7 +355,7 @@ fn audit_rules_fire_on_their_fixtures_and_only_there() {
 fn audit_parameters_change_the_verdicts() {
     let d = full_index();
     // The outside address allowed: no network finding. An admin role may open any profile.
-    let (_, f, _) = audit(
+    let (code, f, _) = audit(
         d.path(),
         &[
             "--rule",
@@ -364,6 +367,7 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert!(f.is_empty());
+    assert_eq!(code, 0, "no finding: exit 0");
     let (code, f, _) = audit(
         d.path(),
         &[
@@ -374,7 +378,7 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert_eq!((code, f.len()), (0, 0));
-    let (_, f, _) = audit(
+    let (code, f, _) = audit(
         d.path(),
         &[
             "--rule",
@@ -384,7 +388,8 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert_eq!(f.len(), 1);
-    let (_, f, _) = audit(
+    assert_eq!(code, 1, "findings: exit 1");
+    let (code, f, _) = audit(
         d.path(),
         &[
             "--rule",
@@ -394,7 +399,8 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert_eq!(f.len(), 1);
-    let (_, f, _) = audit(
+    assert_eq!(code, 1, "findings: exit 1");
+    let (code, f, _) = audit(
         d.path(),
         &[
             "--rule",
@@ -404,7 +410,8 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert!(f.is_empty());
-    let (_, f, _) = audit(
+    assert_eq!(code, 0, "no finding: exit 0");
+    let (code, f, _) = audit(
         d.path(),
         &[
             "--rule",
@@ -414,14 +421,16 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert_eq!(f.len(), 1);
+    assert_eq!(code, 1, "findings: exit 1");
     // Rules that need a list say so and are not run.
-    let (_, f, err) = audit(d.path(), &["--rule", "app-instance-type-not-allowed"]);
+    let (code, f, err) = audit(d.path(), &["--rule", "app-instance-type-not-allowed"]);
     assert!(f.is_empty());
+    assert_eq!(code, 0, "no finding: exit 0");
     assert!(err.contains("needs --allow-instance-type"), "{err}");
     // From a config file's [audit] table.
     let cfg = d.path().join("audit.toml");
     std::fs::write(&cfg, "[audit]\nallow-cidr = [\"198.51.100.0/24\"]\nallow-instance-type = [\"system\", \"ml.t3.medium\", \"ml.g5.12xlarge\"]\n").unwrap();
-    let (_, f, _) = audit(
+    let (code, f, _) = audit(
         d.path(),
         &[
             "--config",
