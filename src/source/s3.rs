@@ -132,7 +132,7 @@ async fn common_prefixes(c: &Client, bucket: &str, prefix: &str) -> Result<Vec<S
     Ok(out)
 }
 
-/// Every object under `prefix` (every page).
+/// Every object under `prefix` (every page) that is a trail object; the others counted by reason.
 async fn objects_under(
     c: &Client,
     bucket: &str,
@@ -140,31 +140,19 @@ async fn objects_under(
     out: &mut S3Listing,
 ) -> Result<(), ListErr> {
     out.prefixes_listed.push(prefix.to_string());
-    let mut pages = c
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| super::aws::describe(&e))?;
-        for o in page.contents() {
-            let Some(key) = o.key() else { continue };
-            if let Some(why) = classify_cloudtrail(key).reason() {
-                *out.skipped.entry(why).or_default() += 1;
-                continue;
+    let skipped = &mut out.skipped;
+    let objects = list_under(c, bucket, prefix, |key| {
+        match classify_cloudtrail(key).reason() {
+            Some(why) => {
+                *skipped.entry(why).or_default() += 1;
+                false
             }
-            out.objects.push(S3Object {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                obj: ObjectRef {
-                    name: format!("s3://{bucket}/{key}"),
-                    version: o.e_tag().unwrap_or("").to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                },
-            });
+            None => true,
         }
-    }
+    })
+    .await?
+    .0;
+    out.objects.extend(objects);
     Ok(())
 }
 
@@ -285,7 +273,7 @@ pub async fn list_under(
     c: &Client,
     bucket: &str,
     prefix: &str,
-    keep: impl Fn(&str) -> bool,
+    mut keep: impl FnMut(&str) -> bool,
 ) -> Result<(Vec<S3Object>, u64), String> {
     let mut objects = Vec::new();
     let mut skipped = 0u64;
