@@ -442,6 +442,7 @@ fn audit_parameters_change_the_verdicts() {
         ],
     );
     assert_eq!(rules_of(&f), vec!["presigned-url-outside-network"]);
+    assert_eq!(code, 1, "findings: exit 1");
     // Bad parameters and unknown rules are errors (exit 2).
     let (code, _, _) = audit(d.path(), &["--allow-cidr", "not-a-cidr"]);
     assert_eq!(code, 2);

@@ -301,6 +301,9 @@ pub struct SearchArgs {
     /// Print only the number of hits
     #[arg(long)]
     pub count: bool,
+    /// Bars of hits per interval (auto-sized) above the hits (on stderr for json and csv, so pipes stay clean)
+    #[arg(long)]
+    pub histogram: bool,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +319,9 @@ pub struct StatsArgs {
     /// The N most frequent values
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+    /// With --by eventTime: counts per interval (15m, 1h, 1d, 30s, 1w, or auto from the window)
+    #[arg(long, value_name = "INTERVAL")]
+    pub interval: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

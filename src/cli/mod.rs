@@ -116,6 +116,24 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 writeln!(stdout.lock(), "{}", reader.count(&req)?)?;
                 return Ok(exit::OK);
             }
+            if a.histogram {
+                let (ms, rows) = reader.histogram(
+                    &req,
+                    crate::query::time::Interval::Auto,
+                    MAX_HISTOGRAM_BUCKETS,
+                )?;
+                // Above a table; on stderr beside JSON or CSV, which must stay one kind of line.
+                if a.format == render::Format::Table {
+                    render::stats::histogram(&rows, ms, render::Format::Table, stdout.lock())?;
+                } else {
+                    render::stats::histogram(
+                        &rows,
+                        ms,
+                        render::Format::Table,
+                        std::io::stderr().lock(),
+                    )?;
+                }
+            }
             let limit = if a.all {
                 None
             } else {
@@ -150,6 +168,23 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 until_ms: w.until_ms,
                 oldest_first: false,
             };
+            if a.by == crate::catalog::names::EVENT_TIME || a.interval.is_some() {
+                if a.by != crate::catalog::names::EVENT_TIME {
+                    return Err(Error::Usage(format!(
+                        "--interval counts per time interval: use it with --by eventTime, not --by {}",
+                        a.by
+                    )));
+                }
+                let v = a.interval.as_deref().unwrap_or("auto");
+                let interval = crate::query::time::parse_interval(v).map_err(|_| {
+                    Error::Usage(format!(
+                        "--interval {v:?}: use 15m, 1h, 1d, 1w, 30s or auto"
+                    ))
+                })?;
+                let (ms, rows) = reader.histogram(&req, interval, MAX_HISTOGRAM_BUCKETS)?;
+                render::stats::histogram(&rows, ms, a.format, std::io::stdout().lock())?;
+                return Ok(exit::OK);
+            }
             let mut rows = reader.stats(&req, &a.by)?;
             if let Some(t) = a.top {
                 rows.truncate(t);
@@ -304,6 +339,9 @@ fn audit_params(a: &args::AuditArgs) -> Result<questions::audit::Params, Error> 
     }
     Ok(p)
 }
+
+/// The most intervals a histogram prints: a year by the hour is 8,760.
+const MAX_HISTOGRAM_BUCKETS: usize = 10_000;
 
 /// The largest `--max-object-mb`: objects are held in memory whole, a few at a time.
 const MAX_OBJECT_MB: u64 = 16 * 1024;

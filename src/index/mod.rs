@@ -3,6 +3,7 @@
 //! Owns the on-disk layout (a tantivy directory), turning events into documents, the ingest ledger
 //! committed atomically with the data, and executing queries (`search`, `stats`, `info`).
 
+pub mod histogram;
 pub mod merge;
 pub mod phrase;
 pub mod read;
@@ -84,6 +85,8 @@ fn free_bytes(dir: &Path) -> Option<u64> {
         }
         // SAFETY: statvfs returned 0, so it filled `st`.
         let st = unsafe { st.assume_init() };
+        // The field types differ between platforms (u32 on some 32-bit ones).
+        #[allow(clippy::unnecessary_cast)]
         Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
     }
     #[cfg(not(unix))]

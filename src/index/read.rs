@@ -446,6 +446,63 @@ impl Reader {
         Ok(self.searcher().search(&q, &Count).map_err(self.err())? as u64)
     }
 
+    /// Hits per `interval_ms` of eventTime, every bucket from the window's start (or the first hit) to its
+    /// end (or the last hit), empty ones included; refused past `max_buckets`.
+    pub fn histogram(
+        &self,
+        req: &SearchRequest,
+        interval: crate::query::time::Interval,
+        max_buckets: usize,
+    ) -> Result<(i64, Vec<(i64, u64)>), IndexError> {
+        use crate::query::time::Interval;
+        let searcher = self.searcher();
+        let q = self.compile(req)?;
+        let interval_ms = match interval {
+            Interval::Fixed(ms) => ms,
+            Interval::Auto => {
+                // The span of the window, narrowed to the hits where it is open: probed by the day (a
+                // few thousand buckets at most), then by the second when that is under two days.
+                let mut span_ms = i64::MAX;
+                for probe in [86_400_000i64, 1_000] {
+                    let span = searcher
+                        .search(&q, &super::histogram::TimeHistogram { interval_ms: probe })
+                        .map_err(self.err())?;
+                    let lo = req.since_ms.or_else(|| span.keys().next().copied());
+                    let hi = req
+                        .until_ms
+                        .or_else(|| span.keys().next_back().map(|k| k + probe));
+                    span_ms = match (lo, hi) {
+                        (Some(lo), Some(hi)) => hi.saturating_sub(lo),
+                        _ => 0,
+                    };
+                    if span_ms > 2 * 86_400_000 {
+                        break;
+                    }
+                }
+                crate::query::time::auto_interval(span_ms)
+            }
+        };
+        let counts = searcher
+            .search(&q, &super::histogram::TimeHistogram { interval_ms })
+            .map_err(self.err())?;
+        // The window's end is exclusive: its last bucket is the one holding the millisecond before it.
+        let (from, to) = (req.since_ms, req.until_ms.map(|u| u.saturating_sub(1)));
+        let lo = from.or_else(|| counts.keys().next().copied());
+        let hi = to.or_else(|| counts.keys().next_back().copied());
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            let n = (hi.saturating_sub(lo) / interval_ms).saturating_add(1);
+            if n > max_buckets as i64 {
+                return Err(IndexError::Query(format!(
+                    "a histogram of {n} intervals: choose a longer --interval or a shorter window (at most {max_buckets})"
+                )));
+            }
+        }
+        Ok((
+            interval_ms,
+            super::histogram::fill(&counts, interval_ms, from, to),
+        ))
+    }
+
     /// Count hits per value of `by`, by count descending then value ascending.
     pub fn stats(&self, req: &SearchRequest, by: &str) -> Result<Vec<(String, u64)>, IndexError> {
         let searcher = self.searcher();
