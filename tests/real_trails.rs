@@ -355,3 +355,40 @@ fn every_actor_rule_when_the_issuing_calls_arrive_later() {
     assert_actors(idx.path());
     assert_eq!(count(idx.path(), "*"), 13, "fixed, not duplicated");
 }
+
+/// The whitepaper's remaining guardrails fire on the calls that break them and on no other
+/// (fixtures/guardrails: ids ...1x break a rule, ...2x keep it).
+#[test]
+fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
+    let idx = tempfile::tempdir().unwrap();
+    let (code, _, err) = ingest_json(
+        idx.path(),
+        &[
+            "cloudtrail",
+            fixtures().join("guardrails").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let want: [(&str, &[u64]); 4] = [
+        ("monitoring-schedule-unencrypted", &[11, 12]),
+        ("domain-storage-unencrypted", &[13]),
+        ("sharing-bucket-unencrypted", &[14, 15]),
+        ("app-image-runs-as-root", &[16, 17, 18]),
+    ];
+    for (rule, ids) in want {
+        let (code, out, err) = run(idx.path(), &["audit", "--rule", rule, "--format", "json"]);
+        assert_eq!(code, 1, "{rule}: findings exit 1: {err}");
+        let mut got: Vec<u64> = json_lines(&out)
+            .iter()
+            .map(|f| {
+                let id = f["eventID"].as_str().unwrap();
+                id.rsplit('-').next().unwrap().parse::<u64>().unwrap()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, ids, "{rule}: {out}");
+        for f in json_lines(&out) {
+            assert!(!f["detail"].as_str().unwrap().is_empty());
+        }
+    }
+}

@@ -17,7 +17,7 @@ use crate::Error;
 
 /// The rule files, compiled in so a binary always audits with the rules it was built with; a test checks
 /// this list against the folder.
-pub const RULE_FILES: [(&str, &str); 15] = [
+pub const RULE_FILES: [(&str, &str); 19] = [
     (
         "presigned-url-outside-network",
         include_str!("../../schema/rules/presigned-url-outside-network.toml"),
@@ -77,6 +77,22 @@ pub const RULE_FILES: [(&str, &str); 15] = [
     (
         "presigned-url-long-session",
         include_str!("../../schema/rules/presigned-url-long-session.toml"),
+    ),
+    (
+        "monitoring-schedule-unencrypted",
+        include_str!("../../schema/rules/monitoring-schedule-unencrypted.toml"),
+    ),
+    (
+        "domain-storage-unencrypted",
+        include_str!("../../schema/rules/domain-storage-unencrypted.toml"),
+    ),
+    (
+        "sharing-bucket-unencrypted",
+        include_str!("../../schema/rules/sharing-bucket-unencrypted.toml"),
+    ),
+    (
+        "app-image-runs-as-root",
+        include_str!("../../schema/rules/app-image-runs-as-root.toml"),
     ),
 ];
 
