@@ -446,48 +446,55 @@ impl Writer {
     /// What the committed index teaches: every (issued key → actor, issuing eventID) and every
     /// (Identity Center userId → user name), from columns.
     fn load_learned(&mut self) -> Result<(), IndexError> {
-        let searcher = self.reader.searcher();
-        let q = ExistsQuery::new(super::schema::F_EVID.to_string(), false);
-        let docs = searcher
-            .search(&q, &DocSetCollector)
-            .map_err(tv(&self.dir))?;
-        let mut cols: Vec<Option<ColumnTerms>> = vec![None; searcher.segment_readers().len()];
-        for addr in docs {
-            let c = self.column_terms(
-                &searcher,
-                &mut cols,
-                addr,
-                &[names::ISSUED_KEY, names::ACTOR, super::schema::F_EVID],
-            )?;
-            if let (Some(k), Some(a), Some(e)) = (
-                c.first(0, addr.doc_id),
-                c.first(1, addr.doc_id),
-                c.first(2, addr.doc_id),
-            ) {
-                self.issued.insert(k, a, e);
-            }
-        }
-        let q = ExistsQuery::new(names::IC_USER_ID.to_string(), false);
-        let docs = searcher
-            .search(&q, &DocSetCollector)
-            .map_err(tv(&self.dir))?;
-        let mut cols: Vec<Option<ColumnTerms>> = vec![None; searcher.segment_readers().len()];
-        for addr in docs {
-            let c = self.column_terms(
-                &searcher,
-                &mut cols,
-                addr,
-                &[names::IC_USER_ID, names::ACTOR, names::ACTOR_BASIS],
-            )?;
-            if let (Some(u), Some(a), Some(b)) = (
-                c.first(0, addr.doc_id),
-                c.first(1, addr.doc_id),
-                c.first(2, addr.doc_id),
-            ) {
-                if b == ActorBasis::IdentityCenter.as_str() && a != u {
-                    self.ic_names.insert(u.to_string(), a.to_string());
+        let mut keys = Vec::new();
+        self.each_with_columns(
+            super::schema::F_EVID,
+            &[names::ISSUED_KEY, names::ACTOR, super::schema::F_EVID],
+            |v| {
+                if let [Some(k), Some(a), Some(e)] = v {
+                    keys.push((k.to_string(), a.to_string(), e.to_string()));
                 }
-            }
+            },
+        )?;
+        for (k, a, e) in keys {
+            self.issued.insert(&k, &a, &e);
+        }
+        let mut names_of = Vec::new();
+        self.each_with_columns(
+            names::IC_USER_ID,
+            &[names::IC_USER_ID, names::ACTOR, names::ACTOR_BASIS],
+            |v| {
+                if let [Some(u), Some(a), Some(b)] = v {
+                    if *b == ActorBasis::IdentityCenter.as_str() && a != u {
+                        names_of.push((u.to_string(), a.to_string()));
+                    }
+                }
+            },
+        )?;
+        self.ic_names.extend(names_of);
+        Ok(())
+    }
+
+    /// For every committed document with a value in column `exists`, the values of `columns` (first of
+    /// each), read from the columns' dictionaries once per segment.
+    fn each_with_columns(
+        &self,
+        exists: &str,
+        columns: &[&str],
+        mut f: impl FnMut(&[Option<&str>]),
+    ) -> Result<(), IndexError> {
+        let searcher = self.reader.searcher();
+        let q = ExistsQuery::new(exists.to_string(), false);
+        let docs = searcher
+            .search(&q, &DocSetCollector)
+            .map_err(tv(&self.dir))?;
+        let mut cols: Vec<Option<ColumnTerms>> = vec![None; searcher.segment_readers().len()];
+        for addr in docs {
+            let c = self.column_terms(&searcher, &mut cols, addr, columns)?;
+            let values: Vec<Option<&str>> = (0..columns.len())
+                .map(|i| c.first(i, addr.doc_id))
+                .collect();
+            f(&values);
         }
         Ok(())
     }

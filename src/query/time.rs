@@ -24,19 +24,24 @@ pub fn parse_time(s: &str, now_ms: i64) -> Result<i64, TimeError> {
             .map(|z| z.timestamp().as_millisecond())
             .map_err(|_| TimeError(s.to_string()));
     }
+    duration_ms(s)
+        .and_then(|d| now_ms.checked_sub(d))
+        .ok_or_else(|| TimeError(s.to_string()))
+}
+
+/// A duration written as a count and a unit (`45s`, `30m`, `12h`, `7d`, `2w`), in milliseconds.
+fn duration_ms(s: &str) -> Option<i64> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().map_err(|_| TimeError(s.to_string()))?;
+    let n: i64 = num.parse().ok()?;
     let unit_ms: i64 = match unit {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
         "w" => 7 * 86_400_000,
-        _ => return Err(TimeError(s.to_string())),
+        _ => return None,
     };
     n.checked_mul(unit_ms)
-        .and_then(|d| now_ms.checked_sub(d))
-        .ok_or_else(|| TimeError(s.to_string()))
 }
 
 /// The width of a histogram's intervals.
@@ -85,20 +90,9 @@ pub fn parse_interval(s: &str) -> Result<Interval, TimeError> {
     if s == "auto" {
         return Ok(Interval::Auto);
     }
-    let bad = || TimeError(s.to_string());
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => return Err(bad()),
-    };
-    match n.checked_mul(unit_ms) {
+    match duration_ms(s) {
         Some(ms) if ms > 0 => Ok(Interval::Fixed(ms)),
-        _ => Err(bad()),
+        _ => Err(TimeError(s.to_string())),
     }
 }
 
@@ -151,7 +145,11 @@ mod tests {
         assert_eq!(auto_interval(60_000), 5_000);
         assert_eq!(auto_interval(86_400_000), 30 * 60_000);
         assert_eq!(auto_interval(7 * 86_400_000), 3 * 3_600_000);
-        assert_eq!(auto_interval(30 * 86_400_000), 12 * 3_600_000);
+        assert_eq!(
+            auto_interval(30 * 86_400_000),
+            86_400_000,
+            "12 h would give exactly 60"
+        );
         assert_eq!(auto_interval(i64::MAX), 365 * 86_400_000);
     }
 }

@@ -151,7 +151,10 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert!(blocks(lines[1]) >= 10);
         assert_eq!(blocks(lines[2]), 0);
-        assert_eq!(blocks(lines[3]), 1, "a non-zero count shows");
+        assert!(
+            blocks(lines[3]) >= 1 && blocks(lines[3]) < blocks(lines[1]),
+            "a non-zero count shows, smaller"
+        );
         let mut out = Vec::new();
         histogram(&[(0, 2)], 60_000, Format::Json, &mut out).unwrap();
         assert_eq!(
