@@ -315,6 +315,38 @@ fn a_corrupt_s3_object_is_reported_and_retried_the_rest_indexed() {
 }
 
 #[test]
+fn an_s3_object_over_the_size_limit_is_refused_without_fetching_it() {
+    let Some(ep) = moto() else { return };
+    let c = s3(&ep);
+    let b = uniq("trails-big");
+    bucket(&c, &b);
+    let day = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/17/";
+    put(
+        &c,
+        &b,
+        &format!("{day}good.json.gz"),
+        small_object(&["s1"], "2024-05-17"),
+    );
+    put(&c, &b, &format!("{day}huge.json"), vec![b' '; 2 << 20]);
+    let idx = tempfile::tempdir().unwrap();
+    let url = format!("s3://{b}");
+    let (code, s, err) = aws_run(
+        idx.path(),
+        &ep,
+        &["ingest", "cloudtrail", &url, "--max-object-mb", "1"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("huge.json") && err.contains("more than the limit"),
+        "{err}"
+    );
+    assert_eq!(
+        (s["objectsFailed"].as_u64(), s["eventsAdded"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+#[test]
 fn a_missing_bucket_is_reported_not_a_crash() {
     let Some(ep) = moto() else { return };
     let idx = tempfile::tempdir().unwrap();

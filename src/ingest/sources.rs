@@ -130,6 +130,7 @@ fn fetch_s3(
     rt: tokio::runtime::Runtime,
     objects: Vec<s3::S3Object>,
     concurrency: usize,
+    max_bytes: u64,
 ) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
@@ -139,6 +140,15 @@ fn fetch_s3(
                 .map(|o| {
                     let c = client.clone();
                     async move {
+                        // An object over the limit is refused by its listed size, never fetched.
+                        if o.obj.size > max_bytes {
+                            let why = format!(
+                                "{} MiB, more than the limit (--max-object-mb {})",
+                                o.obj.size / (1024 * 1024),
+                                max_bytes / (1024 * 1024)
+                            );
+                            return (o.obj, Err(why));
+                        }
                         let r = s3::fetch(&c, &o.bucket, &o.key).await;
                         (o.obj, r)
                     }
@@ -186,7 +196,7 @@ pub fn cloudtrail_s3(
     let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
     summary.objects_unchanged = unchanged;
     let total = Some(todo.len() as u64);
-    let rx = fetch_s3(client, rt, todo, concurrency);
+    let rx = fetch_s3(client, rt, todo, concurrency, writer.fields().max_inflated);
     drive(
         writer,
         rx,
@@ -474,7 +484,7 @@ pub fn studio_logs_files(
         summary.objects_listed += objects.len() as u64;
         let (todo, unchanged) = not_done(objects, &done, |o| &o.obj);
         summary.objects_unchanged += unchanged;
-        let rx = fetch_s3(client, rt, todo, concurrency);
+        let rx = fetch_s3(client, rt, todo, concurrency, writer.fields().max_inflated);
         run(
             writer,
             rx,
