@@ -166,12 +166,17 @@ fn the_same_event_id_with_other_content_is_counted_and_the_first_kept() {
     assert!(!err.contains("c.json"), "{err}");
     // The first kept: the address of a.json.
     assert_eq!(count(idx.path(), "sourceIPAddress:\"203.0.113.99\""), 0);
-    // In one run too.
+    // In one run too: objects are decoded in parallel, so which copy arrives first is not fixed; one is
+    // kept, and the conflict is counted against it (twice when b.json came first: a and c both differ).
     let idx2 = tempfile::tempdir().unwrap();
     let (_, s, _) = ingest_json(idx2.path(), &["cloudtrail", c.to_str().unwrap()]);
+    assert_eq!(s["eventsAdded"], 1);
+    assert_eq!(s["eventsAlreadyPresent"], 2);
+    let conflicts = s["eventsConflicting"].as_u64().unwrap();
+    assert!((1..=2).contains(&conflicts), "{s}");
     assert_eq!(
-        (s["eventsAdded"].as_u64(), s["eventsConflicting"].as_u64()),
-        (Some(1), Some(1))
+        count(idx2.path(), "eventID:d0000001-0000-4000-8000-000000000001"),
+        1
     );
 }
 
