@@ -397,3 +397,132 @@ fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
         }
     }
 }
+
+/// The IAM-condition guardrails on jobs, notebook instances and endpoints fire on the calls that break
+/// them and on no other (fixtures/guardrails: ids ...3x break, ...5x keep).
+#[test]
+fn iam_condition_guardrails_fire_exactly_where_broken() {
+    let idx = tempfile::tempdir().unwrap();
+    let (code, _, err) = ingest_json(
+        idx.path(),
+        &[
+            "cloudtrail",
+            fixtures().join("guardrails").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let allow = [
+        "--allow-instance-type",
+        "ml.m5.xlarge",
+        "--allow-instance-type",
+        "ml.t3.medium",
+    ];
+    let want: [(&str, &[u64]); 6] = [
+        ("job-instance-type-not-allowed", &[31, 33, 36]),
+        ("job-volume-unencrypted", &[32, 33, 34]),
+        ("job-output-unencrypted", &[31, 32, 33]),
+        ("notebook-instance-root-access", &[34, 35]),
+        ("notebook-instance-internet-access", &[34]),
+        ("job-missing-tag", &[31, 32, 33, 34]),
+    ];
+    for (rule, ids) in want {
+        let mut args = vec!["audit", "--rule", rule, "--format", "json"];
+        args.extend(allow);
+        let (code, out, err) = run(idx.path(), &args);
+        assert_eq!(code, 1, "{rule}: findings exit 1: {err}");
+        let mut got: Vec<u64> = json_lines(&out)
+            .iter()
+            .map(|f| {
+                let id = f["eventID"].as_str().unwrap();
+                id.rsplit('-').next().unwrap().parse::<u64>().unwrap()
+            })
+            .filter(|n| (30..60).contains(n))
+            .collect();
+        got.sort();
+        assert_eq!(got, ids, "{rule}: {out}");
+        for f in json_lines(&out) {
+            assert_eq!(f["title"].as_str().map(str::is_empty), Some(false));
+            assert!(["high", "medium", "low"].contains(&f["level"].as_str().unwrap()));
+        }
+    }
+    // The endpoint config is found by its second variant's type, and the detail says which job.
+    let (_, out, _) = run(
+        idx.path(),
+        &[
+            "audit",
+            "--rule",
+            "job-instance-type-not-allowed",
+            "--format",
+            "json",
+            "--allow-instance-type",
+            "ml.m5.xlarge",
+            "--allow-instance-type",
+            "ml.t3.medium",
+        ],
+    );
+    assert!(
+        out.contains("CreateTrainingJob big-gpu on ml.p4d.24xlarge"),
+        "{out}"
+    );
+    // Without the allow list the rule says it did not run, and finds nothing.
+    let (code, out, err) = run(
+        idx.path(),
+        &["audit", "--rule", "job-instance-type-not-allowed"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("job-instance-type-not-allowed not run: needs --allow-instance-type"),
+        "{err}"
+    );
+}
+
+/// `attribution-gap`: Studio execution-role calls without sourceIdentity, one finding per domain and
+/// role; the domain comes from the domain settings that name the role when the call does not say it.
+#[test]
+fn attribution_gap_groups_studio_calls_without_source_identity() {
+    let idx = tempfile::tempdir().unwrap();
+    let (code, _, err) = ingest_json(
+        idx.path(),
+        &[
+            "cloudtrail",
+            fixtures().join("guardrails").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        idx.path(),
+        &["audit", "--rule", "attribution-gap", "--format", "json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let found = json_lines(&out);
+    assert_eq!(found.len(), 2, "{out}");
+    assert_eq!(found[0]["eventID"], "e0000001-0000-4000-8000-000000000042");
+    let d0 = found[0]["detail"].as_str().unwrap();
+    assert!(d0.starts_with("domain d-gap0example role arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole-Gap: 2 Studio calls without sourceIdentity from 2024-05-23T11:42:00Z to 2024-05-23T11:43:00Z"), "{d0}");
+    assert_eq!(found[1]["eventID"], "e0000001-0000-4000-8000-000000000044");
+    let d1 = found[1]["detail"].as_str().unwrap();
+    assert!(d1.starts_with("domain (unknown) role arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole-Adhoc: 1 Studio calls"), "{d1}");
+    // A narrower window sees only what is in it.
+    let (code, out, _) = run(
+        idx.path(),
+        &[
+            "audit",
+            "--rule",
+            "attribution-gap",
+            "--format",
+            "json",
+            "--since",
+            "2024-05-23T11:43:00Z",
+            "--until",
+            "2024-05-23T11:44:00Z",
+        ],
+    );
+    assert_eq!(code, 1);
+    let found = json_lines(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    assert!(found[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains(": 1 Studio calls"));
+}

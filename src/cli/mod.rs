@@ -265,7 +265,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 render::notice(&format!("rule {rule} not run: {why}"));
             }
             render::answers::findings(
-                &rules,
+                &outcome.heads,
                 &outcome.findings,
                 a.format,
                 std::io::stdout().lock(),

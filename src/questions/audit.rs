@@ -11,13 +11,13 @@ use serde_json::Value as Json;
 use super::Scope;
 use crate::index::read::SearchRequest;
 use crate::index::Reader;
+use crate::query;
 use crate::query::time::format_ms;
-use crate::query::{self, Node};
 use crate::Error;
 
 /// The rule files, compiled in so a binary always audits with the rules it was built with; a test checks
 /// this list against the folder.
-pub const RULE_FILES: [(&str, &str); 19] = [
+pub const RULE_FILES: [(&str, &str); 25] = [
     (
         "presigned-url-outside-network",
         include_str!("../../schema/rules/presigned-url-outside-network.toml"),
@@ -94,6 +94,30 @@ pub const RULE_FILES: [(&str, &str); 19] = [
         "app-image-runs-as-root",
         include_str!("../../schema/rules/app-image-runs-as-root.toml"),
     ),
+    (
+        "attribution-gap",
+        include_str!("../../schema/rules/attribution-gap.toml"),
+    ),
+    (
+        "job-instance-type-not-allowed",
+        include_str!("../../schema/rules/job-instance-type-not-allowed.toml"),
+    ),
+    (
+        "job-volume-unencrypted",
+        include_str!("../../schema/rules/job-volume-unencrypted.toml"),
+    ),
+    (
+        "job-output-unencrypted",
+        include_str!("../../schema/rules/job-output-unencrypted.toml"),
+    ),
+    (
+        "notebook-instance-root-access",
+        include_str!("../../schema/rules/notebook-instance-root-access.toml"),
+    ),
+    (
+        "notebook-instance-internet-access",
+        include_str!("../../schema/rules/notebook-instance-internet-access.toml"),
+    ),
 ];
 
 /// The default required tag: the whitepaper's `studiouserid`.
@@ -108,29 +132,107 @@ pub struct Rule {
     pub id: String,
     pub title: String,
     pub section: String,
-    pub severity: String,
+    pub severity: Severity,
     pub query: String,
+    /// What a hit of the query must also satisfy to be a finding (none: every hit is one).
     #[serde(default)]
-    pub check: Option<String>,
+    pub check: Option<Check>,
+    /// The record paths a check reads (`value-not-in` reads every value at each; `number-above` the first).
     #[serde(default)]
-    pub path: Option<String>,
+    pub paths: Vec<String>,
+    /// The parameter a check compares with.
     #[serde(default)]
-    pub param: Option<String>,
+    pub param: Option<Param>,
     /// The rule is skipped (and says so) unless this parameter is set.
     #[serde(default)]
-    pub requires: Option<String>,
-    pub params: Vec<String>,
+    pub requires: Option<Param>,
+    pub params: Vec<Param>,
     pub detail: String,
 }
 
-/// Every rule, in file order.
+/// How bad a finding of a rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// The checks a query cannot say; a rule file naming any other fails to load, with the rule's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// `sourceIPAddress` outside every `--allow-cidr` and `vpcEndpointId` not an `--allow-vpce`.
+    SourceIpOutside,
+    /// The caller (sourceIdentity or session name) is not the user profile the request names.
+    CallerNotProfile,
+    /// A value at one of `paths` is not in the list parameter `param`.
+    ValueNotIn,
+    /// `requestParameters.tags` lacks the required tag.
+    MissingTag,
+    /// The number at `paths[0]` is above `--max-session-seconds`.
+    NumberAbove,
+    /// A Studio execution-role session (`assumed-role/<role>/SageMaker`) without sourceIdentity; findings
+    /// are grouped per domain and role, one finding per group.
+    StudioSessionWithoutSourceIdentity,
+}
+
+/// The rule pack's parameters, as flags name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Param {
+    AllowCidr,
+    AllowVpce,
+    AllowInstanceType,
+    AllowImage,
+    AdminRole,
+    RequiredTag,
+    MaxSessionSeconds,
+}
+
+impl Param {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Param::AllowCidr => "allow-cidr",
+            Param::AllowVpce => "allow-vpce",
+            Param::AllowInstanceType => "allow-instance-type",
+            Param::AllowImage => "allow-image",
+            Param::AdminRole => "admin-role",
+            Param::RequiredTag => "required-tag",
+            Param::MaxSessionSeconds => "max-session-seconds",
+        }
+    }
+}
+
+/// Every rule, in file order; a rule file with an unknown key, check or parameter, or a check without
+/// what it reads, fails here with the rule's name.
 pub fn rules() -> Result<Vec<Rule>, Error> {
     RULE_FILES
         .iter()
         .map(|(name, text)| {
-            let r: Rule = toml::from_str(text)
-                .map_err(|e| Error::Usage(format!("rule {name}: {}", e.message())))?;
-            query::parse(&r.query).map_err(|e| Error::Usage(format!("rule {name}: {e}")))?;
+            let bad = |m: String| Error::Usage(format!("rule {name}: {m}"));
+            let r: Rule = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+            query::parse(&r.query).map_err(|e| bad(e.to_string()))?;
+            match r.check {
+                Some(Check::ValueNotIn) if r.paths.is_empty() || r.param.is_none() => {
+                    return Err(bad("check value-not-in needs paths and param".into()))
+                }
+                Some(Check::NumberAbove) if r.paths.is_empty() => {
+                    return Err(bad("check number-above needs paths".into()))
+                }
+                _ => {}
+            }
             Ok(r)
         })
         .collect()
@@ -155,24 +257,24 @@ pub struct Params {
 }
 
 impl Params {
-    fn is_set(&self, name: &str) -> bool {
-        match name {
-            "allow-cidr" => !self.allow_cidr.is_empty(),
-            "allow-vpce" => !self.allow_vpce.is_empty(),
-            "allow-instance-type" => !self.allow_instance_type.is_empty(),
-            "allow-image" => !self.allow_image.is_empty(),
-            "admin-role" => !self.admin_role.is_empty(),
-            _ => true,
+    fn is_set(&self, p: Param) -> bool {
+        match p {
+            Param::AllowCidr => !self.allow_cidr.is_empty(),
+            Param::AllowVpce => !self.allow_vpce.is_empty(),
+            Param::AllowInstanceType => !self.allow_instance_type.is_empty(),
+            Param::AllowImage => !self.allow_image.is_empty(),
+            Param::AdminRole => !self.admin_role.is_empty(),
+            Param::RequiredTag | Param::MaxSessionSeconds => true,
         }
     }
 
-    fn list(&self, name: &str) -> &[String] {
-        match name {
-            "allow-instance-type" => &self.allow_instance_type,
-            "allow-image" => &self.allow_image,
-            "allow-vpce" => &self.allow_vpce,
-            "admin-role" => &self.admin_role,
-            _ => &[],
+    fn list(&self, p: Param) -> &[String] {
+        match p {
+            Param::AllowInstanceType => &self.allow_instance_type,
+            Param::AllowImage => &self.allow_image,
+            Param::AllowVpce => &self.allow_vpce,
+            Param::AdminRole => &self.admin_role,
+            Param::AllowCidr | Param::RequiredTag | Param::MaxSessionSeconds => &[],
         }
     }
 
@@ -202,11 +304,43 @@ pub struct Finding {
     pub time: String,
     pub actor: Option<String>,
     pub detail: String,
+    /// The rule's level (a built-in rule's severity; a Sigma rule's `level`).
+    pub level: String,
+    pub title: String,
+    /// A Sigma rule's tags (ATT&CK techniques and tactics); none for built-in rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// A Sigma rule's author, which its licence (DRL 1.1) asks every match to keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+}
+
+/// A rule as a report heads its findings: built-in or Sigma, in the order they ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleHead {
+    pub id: String,
+    pub level: String,
+    pub title: String,
+    /// Where the rule comes from: `whitepaper: <section>`, or a Sigma rule's file, author and tags.
+    pub origin: String,
+}
+
+impl RuleHead {
+    pub fn of(r: &Rule) -> RuleHead {
+        RuleHead {
+            id: r.id.clone(),
+            level: r.severity.as_str().to_string(),
+            title: r.title.clone(),
+            origin: format!("whitepaper: {}", r.section),
+        }
+    }
 }
 
 /// What the audit did.
 #[derive(Debug, Default)]
 pub struct AuditOutcome {
+    /// The rules that ran, in order.
+    pub heads: Vec<RuleHead>,
     pub findings: Vec<Finding>,
     /// Rules not run, with why (a parameter they need is not set).
     pub skipped: Vec<(String, String)>,
@@ -285,11 +419,37 @@ fn render_detail(tmpl: &str, rec: &Json, p: &Params) -> String {
     out
 }
 
+/// Every value at `path`, fanning out through arrays (`productionVariants.instanceType` of each variant).
+fn values_at<'a>(v: &'a Json, path: &str, out: &mut Vec<&'a Json>) {
+    fn walk<'a>(v: &'a Json, parts: &[&str], out: &mut Vec<&'a Json>) {
+        match (v, parts.split_first()) {
+            (Json::Array(a), _) => a.iter().for_each(|x| walk(x, parts, out)),
+            (_, None) => out.push(v),
+            (Json::Object(m), Some((p, rest))) => {
+                if let Some(x) = m.get(*p) {
+                    walk(x, rest, out)
+                }
+            }
+            _ => {}
+        }
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    walk(v, &parts, out)
+}
+
+/// A Studio execution-role session: `assumed-role/<ExecutionRole>/SageMaker`.
+fn is_studio_session(rec: &Json) -> bool {
+    at(rec, "userIdentity.arn")
+        .and_then(Json::as_str)
+        .is_some_and(|a| a.contains(":assumed-role/") && a.ends_with("/SageMaker"))
+}
+
 /// Whether a hit of `rule`'s query is a finding.
 fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
-    match rule.check.as_deref() {
+    let first_path = rule.paths.first().map(String::as_str).unwrap_or("");
+    match rule.check {
         None => true,
-        Some("source-ip-outside") => {
+        Some(Check::SourceIpOutside) => {
             if let Some(vpce) = at(rec, "vpcEndpointId").and_then(Json::as_str) {
                 if p.allow_vpce.iter().any(|v| v == vpce) {
                     return false;
@@ -304,12 +464,12 @@ fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
                 None => true,
             }
         }
-        Some("caller-not-profile") => {
+        Some(Check::CallerNotProfile) => {
             let role =
                 at(rec, "userIdentity.sessionContext.sessionIssuer.arn").and_then(Json::as_str);
             let arn = at(rec, "userIdentity.arn").and_then(Json::as_str);
             let admin = p
-                .list("admin-role")
+                .list(Param::AdminRole)
                 .iter()
                 .any(|a| Some(a.as_str()) == role || Some(a.as_str()) == arn);
             if admin {
@@ -320,29 +480,139 @@ fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
                 .map(str::to_lowercase);
             caller_name(rec) != target
         }
-        Some("value-not-in") => {
-            let path = rule.path.as_deref().unwrap_or("");
-            let allowed = p.list(rule.param.as_deref().unwrap_or(""));
-            match at(rec, path).map(text) {
-                Some(v) => !allowed.contains(&v),
-                None => false,
+        Some(Check::ValueNotIn) => {
+            let allowed = rule.param.map(|x| p.list(x)).unwrap_or(&[]);
+            let mut vals = Vec::new();
+            for path in &rule.paths {
+                values_at(rec, path, &mut vals);
             }
+            vals.into_iter()
+                .map(text)
+                .any(|v| !v.is_empty() && !allowed.contains(&v))
         }
-        Some("missing-tag") => {
+        Some(Check::MissingTag) => {
             let want = p.required_tag();
             !tag_keys(rec).iter().any(|k| k == want)
         }
-        Some("number-above") => {
+        Some(Check::NumberAbove) => {
             let max = p.max_session_seconds.unwrap_or(DEFAULT_MAX_SESSION_SECONDS);
-            at(rec, rule.path.as_deref().unwrap_or(""))
+            at(rec, first_path)
                 .and_then(|v| {
                     v.as_f64()
                         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 })
                 .is_some_and(|n| n > max)
         }
-        Some(_) => false,
+        Some(Check::StudioSessionWithoutSourceIdentity) => {
+            is_studio_session(rec)
+                && at(rec, "userIdentity.sessionContext.sourceIdentity")
+                    .and_then(Json::as_str)
+                    .is_none_or(str::is_empty)
+        }
     }
+}
+
+/// The settings paths that name a domain's, profile's or space's execution role.
+const EXECUTION_ROLE_PATHS: [&str; 4] = [
+    "requestParameters.defaultUserSettings.executionRole",
+    "requestParameters.userSettings.executionRole",
+    "requestParameters.defaultSpaceSettings.executionRole",
+    "requestParameters.domainSettingsForUpdate.executionRole",
+];
+
+/// Which domains name each execution role in their settings (lowercased role ARN → domain ids), learned
+/// from every domain and profile call in the index: an execution-role session rarely names its domain.
+fn domains_of_roles(
+    r: &Reader,
+) -> Result<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, Error> {
+    let node = query::parse(
+        "eventName:(CreateDomain OR UpdateDomain OR CreateUserProfile OR UpdateUserProfile)",
+    )?;
+    let req = SearchRequest {
+        node,
+        since_ms: None,
+        until_ms: None,
+        oldest_first: true,
+    };
+    let mut map: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    r.for_each_chunk(&req, &["domainId"], |hits| {
+        for h in hits {
+            let Some(domain) = h.values.into_iter().next().flatten() else {
+                continue;
+            };
+            let rec: Json = serde_json::from_slice(&h.raw).unwrap_or(Json::Null);
+            for p in EXECUTION_ROLE_PATHS {
+                if let Some(role) = at(&rec, p).and_then(Json::as_str) {
+                    map.entry(role.to_lowercase())
+                        .or_default()
+                        .insert(domain.clone());
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(map)
+}
+
+/// One group of `attribution-gap`: the calls of one role in one domain.
+struct Gap {
+    first: Finding,
+    last_ms: i64,
+    first_ms: i64,
+    count: u64,
+}
+
+/// Folds per-event findings of a grouping check into one finding per (domain, role), in order of the
+/// group's first event.
+fn group_gaps(
+    r: &Reader,
+    events: Vec<(Finding, i64, Option<String>, Option<String>)>,
+) -> Result<Vec<Finding>, Error> {
+    let roles = if events.iter().any(|e| e.2.is_none()) {
+        domains_of_roles(r)?
+    } else {
+        Default::default()
+    };
+    let mut groups: std::collections::BTreeMap<(String, String), Gap> = Default::default();
+    for (f, ms, domain, role) in events {
+        let role = role.unwrap_or_else(|| "(no role)".into());
+        let domain = domain.unwrap_or_else(|| {
+            roles
+                .get(&role.to_lowercase())
+                .map(|d| d.iter().cloned().collect::<Vec<_>>().join("|"))
+                .unwrap_or_else(|| "(unknown)".into())
+        });
+        groups
+            .entry((domain, role))
+            .and_modify(|g| {
+                g.count += 1;
+                g.last_ms = g.last_ms.max(ms);
+            })
+            .or_insert(Gap {
+                first: f,
+                first_ms: ms,
+                last_ms: ms,
+                count: 1,
+            });
+    }
+    let mut out: Vec<(i64, Finding)> = groups
+        .into_iter()
+        .map(|((domain, role), g)| {
+            let mut f = g.first;
+            f.actor = None;
+            f.detail = format!(
+                "domain {domain} role {role}: {} Studio calls without sourceIdentity from {} to {} (first eventID {})",
+                g.count,
+                format_ms(g.first_ms),
+                format_ms(g.last_ms),
+                f.event_id
+            );
+            (g.first_ms, f)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.event_id.cmp(&b.1.event_id)));
+    Ok(out.into_iter().map(|(_, f)| f).collect())
 }
 
 /// Run `selected` rules (all when empty) over the scope; findings by rule (file order), then time, then id.
@@ -366,42 +636,58 @@ pub fn audit(
         .iter()
         .filter(|r| selected.is_empty() || selected.contains(&r.id))
     {
-        if let Some(req) = &rule.requires {
+        if let Some(req) = rule.requires {
             if !p.is_set(req) {
                 out.skipped
-                    .push((rule.id.clone(), format!("needs --{req}")));
+                    .push((rule.id.clone(), format!("needs --{}", req.flag())));
                 continue;
             }
         }
-        let node = query::parse(&rule.query)?;
-        let node = match &scope.filter {
-            Some(f) => Node::And(vec![node, f.clone()]),
-            None => node,
+        out.heads.push(RuleHead::of(rule));
+        let req = scope.request(query::parse(&rule.query)?, true);
+        let grouped = rule.check == Some(Check::StudioSessionWithoutSourceIdentity);
+        let columns: &[&str] = if grouped {
+            &["actor", "domainId", "roleArn"]
+        } else {
+            &["actor"]
         };
-        let req = SearchRequest {
-            node,
-            since_ms: scope.since_ms,
-            until_ms: scope.until_ms,
-            oldest_first: true,
-        };
+        let mut events = Vec::new();
         // Parsing and checking each record is most of an audit: done in parallel per chunk, kept in order.
-        r.for_each_chunk(&req, &["actor"], |hits| {
-            let found: Vec<Finding> = hits
+        r.for_each_chunk(&req, columns, |hits| {
+            let found: Vec<_> = hits
                 .into_par_iter()
                 .filter_map(|h| {
                     let rec: Json = serde_json::from_slice(&h.raw).unwrap_or(Json::Null);
-                    check(rule, &rec, p, &cidrs).then(|| Finding {
+                    if !check(rule, &rec, p, &cidrs) {
+                        return None;
+                    }
+                    let mut cols = h.values.into_iter();
+                    let actor = cols.next().flatten();
+                    let (domain, role) = (cols.next().flatten(), cols.next().flatten());
+                    let f = Finding {
                         rule: rule.id.clone(),
                         time: format_ms(h.time_ms),
                         detail: render_detail(&rule.detail, &rec, p),
                         event_id: h.event_id,
-                        actor: h.values.into_iter().next().flatten(),
-                    })
+                        actor,
+                        level: rule.severity.as_str().to_string(),
+                        title: rule.title.clone(),
+                        tags: Vec::new(),
+                        author: None,
+                    };
+                    Some((f, h.time_ms, domain, role))
                 })
                 .collect();
-            out.findings.extend(found);
+            if grouped {
+                events.extend(found);
+            } else {
+                out.findings.extend(found.into_iter().map(|e| e.0));
+            }
             Ok(())
         })?;
+        if grouped {
+            out.findings.extend(group_gaps(r, events)?);
+        }
     }
     Ok(out)
 }
@@ -434,7 +720,7 @@ mod tests {
                 "file name is the id: {}",
                 r.id
             );
-            assert!(["high", "medium", "low"].contains(&r.severity.as_str()));
+            assert!(!r.title.is_empty() && !r.section.is_empty(), "{}", r.id);
         }
     }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{cell, new_table, Format};
-use crate::questions::audit::{Finding, Rule};
+use crate::questions::audit::{Finding, Rule, RuleHead};
 use crate::questions::{ActivityRow, TimelineRow, WhoRow};
 
 fn json_lines<T: Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<()> {
@@ -194,7 +194,7 @@ impl<W: Write> TimelinePrinter<W> {
 }
 
 pub fn findings(
-    rules: &[Rule],
+    heads: &[RuleHead],
     found: &[Finding],
     format: Format,
     mut out: impl Write,
@@ -202,7 +202,9 @@ pub fn findings(
     match format {
         Format::Json => json_lines(found, out),
         Format::Csv => csv_rows(
-            &["rule", "eventID", "time", "actor", "detail"],
+            &[
+                "rule", "eventID", "time", "actor", "detail", "level", "title", "tags",
+            ],
             found
                 .iter()
                 .map(|f| {
@@ -212,26 +214,29 @@ pub fn findings(
                         f.time.clone(),
                         f.actor.clone().unwrap_or_default(),
                         f.detail.clone(),
+                        f.level.clone(),
+                        f.title.clone(),
+                        f.tags.join(" "),
                     ]
                 })
                 .collect(),
             out,
         ),
         Format::Table => {
-            for rule in rules {
-                let mine: Vec<&Finding> = found.iter().filter(|f| f.rule == rule.id).collect();
+            for head in heads {
+                let mine: Vec<&Finding> = found.iter().filter(|f| f.rule == head.id).collect();
                 if mine.is_empty() {
                     continue;
                 }
                 writeln!(
                     out,
                     "{} [{}] {} ({} findings)",
-                    rule.id,
-                    rule.severity,
-                    rule.title,
+                    cell(&head.id),
+                    cell(&head.level),
+                    cell(&head.title),
                     mine.len()
                 )?;
-                writeln!(out, "  whitepaper: {}", rule.section)?;
+                writeln!(out, "  {}", cell(&head.origin))?;
                 for f in mine {
                     writeln!(
                         out,
@@ -239,7 +244,7 @@ pub fn findings(
                         f.time,
                         cell(f.actor.as_deref().unwrap_or("")),
                         cell(&f.detail),
-                        f.event_id
+                        cell(&f.event_id)
                     )?;
                 }
                 writeln!(out)?;
@@ -257,10 +262,14 @@ pub fn rule_list(rules: &[Rule], format: Format, out: impl Write) -> std::io::Re
         |r| {
             vec![
                 r.id.clone(),
-                r.severity.clone(),
+                r.severity.as_str().to_string(),
                 r.title.clone(),
                 r.section.clone(),
-                r.params.join(","),
+                r.params
+                    .iter()
+                    .map(|p| p.flag())
+                    .collect::<Vec<_>>()
+                    .join(","),
             ]
         },
         out,
