@@ -12,7 +12,7 @@ use crate::render::Format;
     name = "sagetrail",
     version,
     about = "Who did what, when, from where in SageMaker Studio: CloudTrail and Studio logs in a local index",
-    after_help = "Exit codes: 0 done; 1 audit findings; 2 usage, bad query or fatal error; 3 finished but some inputs failed."
+    after_help = "Exit codes: 0 done; 1 audit findings; 2 usage, bad query or fatal error; 3 finished but some inputs failed (for audit: no findings, and a Sigma rule could not run)."
 )]
 pub struct Cli {
     /// Index directory [default: $SAGETRAIL_INDEX, else the platform data directory]
@@ -99,6 +99,12 @@ pub struct AuditArgs {
     /// List the rules and exit
     #[arg(long)]
     pub list: bool,
+    /// Also run these Sigma rules (files, or folders of *.yml) for logsource aws/cloudtrail (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub sigma: Vec<PathBuf>,
+    /// Run only the Sigma rules, not the built-in pack
+    #[arg(long, requires = "sigma")]
+    pub sigma_only: bool,
     /// TOML file whose [audit] table sets the parameters below (flags add to it)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -253,27 +253,83 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Audit(a) => {
             let rules = questions::audit::rules()?;
-            if a.list {
-                render::answers::rule_list(&rules, a.format, std::io::stdout().lock())?;
-                return Ok(exit::OK);
+            let builtin_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+            let sigma = questions::sigma::load(&a.sigma, &builtin_ids);
+            // Every Sigma rule not run is said, with its reason; none is dropped silently.
+            for n in &sigma.not_run {
+                let what = if n.rule == n.file {
+                    n.file.clone()
+                } else {
+                    format!("{} ({})", n.rule, n.file)
+                };
+                render::notice(&format!("sigma rule {what} not run: {}", n.reason));
             }
+            let sigma_failed = sigma
+                .not_run
+                .iter()
+                .any(|n| n.kind != questions::sigma::NotRunKind::OtherLogSource);
+            if a.list {
+                let mut heads: Vec<questions::audit::RuleHead> = if a.sigma_only {
+                    Vec::new()
+                } else {
+                    rules.iter().map(questions::audit::RuleHead::of).collect()
+                };
+                heads.extend(sigma.rules.iter().map(|r| r.head()));
+                render::answers::rule_list(&rules, &heads, a.format, std::io::stdout().lock())?;
+                return Ok(if sigma_failed {
+                    exit::PARTIAL
+                } else {
+                    exit::OK
+                });
+            }
+            // --rule picks among built-in and Sigma ids alike; an id that is neither is a usage error.
+            let sigma_ids: Vec<&str> = sigma.rules.iter().map(|r| r.id.as_str()).collect();
+            for id in &a.rules {
+                if !builtin_ids.contains(id) && !sigma_ids.contains(&id.as_str()) {
+                    return Err(Error::Usage(format!(
+                        "no rule {id:?} (see `sagetrail audit --list`)"
+                    )));
+                }
+            }
+            let picked_builtin: Vec<String> = a
+                .rules
+                .iter()
+                .filter(|id| builtin_ids.contains(id))
+                .cloned()
+                .collect();
+            let run_builtin = !a.sigma_only && (a.rules.is_empty() || !picked_builtin.is_empty());
+            let sigma_rules: Vec<questions::sigma::SigmaRule> = sigma
+                .rules
+                .into_iter()
+                .filter(|r| a.rules.is_empty() || a.rules.contains(&r.id))
+                .collect();
             let params = audit_params(&a)?;
             let scope = scope(&a.window, a.where_.as_deref())?;
             let reader = Reader::open(&index)?;
-            let outcome = questions::audit::audit(&reader, &a.rules, &params, &scope)?;
+            let mut outcome = if run_builtin {
+                questions::audit::audit(&reader, &picked_builtin, &params, &scope)?
+            } else {
+                Default::default()
+            };
             for (rule, why) in &outcome.skipped {
                 render::notice(&format!("rule {rule} not run: {why}"));
             }
+            outcome.heads.extend(sigma_rules.iter().map(|r| r.head()));
+            outcome
+                .findings
+                .extend(questions::sigma::run(&reader, &sigma_rules, &scope)?);
             render::answers::findings(
                 &outcome.heads,
                 &outcome.findings,
                 a.format,
                 std::io::stdout().lock(),
             )?;
-            Ok(if outcome.findings.is_empty() {
-                exit::OK
-            } else {
+            Ok(if !outcome.findings.is_empty() {
                 exit::FINDINGS
+            } else if sigma_failed {
+                exit::PARTIAL
+            } else {
+                exit::OK
             })
         }
     }

@@ -316,7 +316,7 @@ pub struct Finding {
 }
 
 /// A rule as a report heads its findings: built-in or Sigma, in the order they ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleHead {
     pub id: String,
     pub level: String,

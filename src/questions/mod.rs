@@ -4,6 +4,7 @@
 //! keys); rendering is left to `render`. No tantivy here, no output formats.
 
 pub mod audit;
+pub mod sigma;
 
 use std::collections::BTreeMap;
 

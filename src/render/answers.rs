@@ -254,22 +254,52 @@ pub fn findings(
     }
 }
 
-pub fn rule_list(rules: &[Rule], format: Format, out: impl Write) -> std::io::Result<()> {
+/// The rules `audit` would run: the built-in pack with its parameters, then any Sigma rules.
+pub fn rule_list(
+    rules: &[Rule],
+    heads: &[RuleHead],
+    format: Format,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    if format == Format::Json {
+        // A built-in rule as its file says it; a Sigma rule by the same keys.
+        for h in heads {
+            let line = match rules.iter().find(|r| r.id == h.id) {
+                Some(r) => serde_json::to_string(r),
+                None => serde_json::to_string(&serde_json::json!({
+                    "id": h.id, "severity": h.level, "title": h.title, "section": h.origin,
+                })),
+            }
+            .map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")?;
+        }
+        return out.flush();
+    }
     tabular(
         format,
         &["id", "severity", "title", "section", "params"],
-        rules,
-        |r| {
+        heads,
+        |h| {
+            let params = rules
+                .iter()
+                .find(|r| r.id == h.id)
+                .map(|r| {
+                    r.params
+                        .iter()
+                        .map(|p| p.flag())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
             vec![
-                r.id.clone(),
-                r.severity.as_str().to_string(),
-                r.title.clone(),
-                r.section.clone(),
-                r.params
-                    .iter()
-                    .map(|p| p.flag())
-                    .collect::<Vec<_>>()
-                    .join(","),
+                h.id.clone(),
+                h.level.clone(),
+                h.title.clone(),
+                h.origin
+                    .strip_prefix("whitepaper: ")
+                    .unwrap_or(&h.origin)
+                    .to_string(),
+                params,
             ]
         },
         out,
