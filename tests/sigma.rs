@@ -184,7 +184,11 @@ fn sigma_and_builtin_findings_share_one_output_and_rule_selection() {
     );
     assert_eq!(code, 1, "{err}");
     let by = found_by_rule(&out);
-    assert_eq!(by["presigned-url-outside-network"], vec![213, 111], "time order");
+    assert_eq!(
+        by["presigned-url-outside-network"],
+        vec![213, 111],
+        "time order"
+    );
     assert_eq!(by["0f9c1a2e-0002-4000-8000-000000000002"], vec![111]);
     let first_sigma = json_lines(&out)
         .iter()

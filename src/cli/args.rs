@@ -44,6 +44,35 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Check the platform's guardrails (rules in schema/rules/) against what happened; exit 1 on findings
     Audit(AuditArgs),
+    /// Who ran what for how long: app, job and notebook-instance hours per instance type, estimated from
+    /// CloudTrail (no prices, no billing data)
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Group by this
+    #[arg(long, value_enum, default_value_t = UsageBy::UserProfile)]
+    pub by: UsageBy,
+    /// One row per run (app, job, notebook instance start) instead of the sums
+    #[arg(long)]
+    pub runs: bool,
+    /// Narrow with any query
+    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
+    pub where_: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageBy {
+    #[value(name = "userProfile")]
+    UserProfile,
+    Space,
+    Actor,
+    Domain,
 }
 
 #[derive(Debug, Args)]

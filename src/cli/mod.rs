@@ -251,6 +251,28 @@ fn run(cli: Cli) -> Result<i32, Error> {
             p.finish()?;
             Ok(exit::OK)
         }
+        Command::Usage(a) => {
+            let scope = scope(&a.window, a.where_.as_deref())?;
+            let reader = Reader::open(&index)?;
+            let by = match a.by {
+                args::UsageBy::UserProfile => questions::usage::By::UserProfile,
+                args::UsageBy::Space => questions::usage::By::Space,
+                args::UsageBy::Actor => questions::usage::By::Actor,
+                args::UsageBy::Domain => questions::usage::By::Domain,
+            };
+            let u = questions::usage::usage(&reader, by, &scope)?;
+            render::notice(&format!(
+                "usage up to {} (estimates from CloudTrail: no prices, no billing data)",
+                if u.as_of.is_empty() { "-" } else { &u.as_of }
+            ));
+            let out = std::io::stdout().lock();
+            if a.runs {
+                render::answers::usage_runs(&u.intervals, a.format, out)?;
+            } else {
+                render::answers::usage(&u, a.format, out)?;
+            }
+            Ok(exit::OK)
+        }
         Command::Audit(a) => {
             let rules = questions::audit::rules()?;
             let builtin_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();

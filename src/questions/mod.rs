@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod sigma;
+pub mod usage;
 
 use std::collections::BTreeMap;
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{cell, new_table, Format};
 use crate::questions::audit::{Finding, Rule, RuleHead};
+use crate::questions::usage::{Interval, Usage};
 use crate::questions::{ActivityRow, TimelineRow, WhoRow};
 
 fn json_lines<T: Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<()> {
@@ -304,4 +305,131 @@ pub fn rule_list(
         },
         out,
     )
+}
+
+/// How many "units" an instance type is, for ranking the largest: `ml.<family>.<size>`, where xlarge is
+/// 8 units and `Nxlarge` N times that; an unknown size ranks last.
+fn instance_units(t: &str) -> f64 {
+    let size = t.rsplit('.').next().unwrap_or("");
+    match size {
+        "nano" => 0.25,
+        "micro" => 0.5,
+        "small" => 1.0,
+        "medium" => 2.0,
+        "large" => 4.0,
+        "xlarge" => 8.0,
+        s => s
+            .strip_suffix("xlarge")
+            .and_then(|n| n.parse::<f64>().ok())
+            .map_or(0.0, |n| n * 8.0),
+    }
+}
+
+fn hours(h: f64) -> String {
+    format!("{h:.2}")
+}
+
+/// Usage sums; in a table, then the runs still going at the end and the largest instances.
+pub fn usage(u: &Usage, format: Format, mut out: impl Write) -> std::io::Result<()> {
+    let header = [
+        "by",
+        "value",
+        "instanceType",
+        "hours",
+        "runs",
+        "running",
+        "maxRuntime",
+        "longestHours",
+    ];
+    let cells = |r: &crate::questions::usage::UsageRow| {
+        vec![
+            r.by.to_string(),
+            r.value.clone(),
+            r.instance_type.clone(),
+            hours(r.hours),
+            r.runs.to_string(),
+            r.running.to_string(),
+            r.max_runtime.to_string(),
+            hours(r.longest_hours),
+        ]
+    };
+    if format != Format::Table {
+        return tabular(format, &header, &u.rows, cells, out);
+    }
+    if u.rows.is_empty() {
+        return out.flush();
+    }
+    writeln!(out, "Instance-hours up to {}", u.as_of)?;
+    table_rows(&header, u.rows.iter().map(cells).collect(), &mut out)?;
+    let running: Vec<&Interval> = u
+        .intervals
+        .iter()
+        .filter(|i| i.end_basis == crate::questions::usage::EndBasis::Running)
+        .collect();
+    if !running.is_empty() {
+        writeln!(out, "\nStill running at {}", u.as_of)?;
+        table_rows(
+            &RUN_HEADER,
+            running.iter().map(|i| run_cells(i)).collect(),
+            &mut out,
+        )?;
+    }
+    let mut largest: Vec<&Interval> = u.intervals.iter().collect();
+    largest.sort_by(|a, b| {
+        (instance_units(&b.instance_type) * b.instance_count as f64)
+            .total_cmp(&(instance_units(&a.instance_type) * a.instance_count as f64))
+            .then(b.hours.total_cmp(&a.hours))
+    });
+    largest.truncate(LARGEST_SHOWN);
+    writeln!(out, "\nLargest instances")?;
+    table_rows(
+        &RUN_HEADER,
+        largest.iter().map(|i| run_cells(i)).collect(),
+        &mut out,
+    )
+}
+
+/// How many runs the table's "largest instances" shows: a glance, `--runs` has them all.
+const LARGEST_SHOWN: usize = 10;
+
+const RUN_HEADER: [&str; 12] = [
+    "kind",
+    "name",
+    "instanceType",
+    "instanceCount",
+    "userProfile",
+    "spaceName",
+    "actor",
+    "start",
+    "end",
+    "endBasis",
+    "hours",
+    "startEventID",
+];
+
+fn run_cells(i: &Interval) -> Vec<String> {
+    vec![
+        i.kind.to_string(),
+        i.name.clone(),
+        i.instance_type.clone(),
+        i.instance_count.to_string(),
+        i.user_profile.clone().unwrap_or_default(),
+        i.space_name.clone().unwrap_or_default(),
+        i.actor.clone().unwrap_or_default(),
+        i.start.clone(),
+        i.end.clone(),
+        match i.end_basis {
+            crate::questions::usage::EndBasis::Stopped => "stopped",
+            crate::questions::usage::EndBasis::MaxRuntime => "maxRuntime",
+            crate::questions::usage::EndBasis::Running => "running",
+        }
+        .to_string(),
+        hours(i.hours),
+        i.start_event_id.clone(),
+    ]
+}
+
+/// One row per run.
+pub fn usage_runs(runs: &[Interval], format: Format, out: impl Write) -> std::io::Result<()> {
+    tabular(format, &RUN_HEADER, runs, run_cells, out)
 }
