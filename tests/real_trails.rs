@@ -417,7 +417,9 @@ fn iam_condition_guardrails_fire_exactly_where_broken() {
         "--allow-instance-type",
         "ml.t3.medium",
     ];
-    let want: [(&str, &[u64]); 6] = [
+    let want: [(&str, &[u64]); 8] = [
+        ("job-inter-container-traffic-unencrypted", &[31, 32]),
+        ("lifecycle-config-changed", &[37]),
         ("job-instance-type-not-allowed", &[31, 33, 36]),
         ("job-volume-unencrypted", &[32, 33, 34]),
         ("job-output-unencrypted", &[31, 32, 33]),

@@ -17,7 +17,7 @@ use crate::Error;
 
 /// The rule files, compiled in so a binary always audits with the rules it was built with; a test checks
 /// this list against the folder.
-pub const RULE_FILES: [(&str, &str); 25] = [
+pub const RULE_FILES: [(&str, &str); 27] = [
     (
         "presigned-url-outside-network",
         include_str!("../../schema/rules/presigned-url-outside-network.toml"),
@@ -117,6 +117,14 @@ pub const RULE_FILES: [(&str, &str); 25] = [
     (
         "notebook-instance-internet-access",
         include_str!("../../schema/rules/notebook-instance-internet-access.toml"),
+    ),
+    (
+        "job-inter-container-traffic-unencrypted",
+        include_str!("../../schema/rules/job-inter-container-traffic-unencrypted.toml"),
+    ),
+    (
+        "lifecycle-config-changed",
+        include_str!("../../schema/rules/lifecycle-config-changed.toml"),
     ),
 ];
 
