@@ -44,9 +44,35 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Check the platform's guardrails (rules in schema/rules/) against what happened; exit 1 on findings
     Audit(AuditArgs),
+    /// One self-contained HTML report of a scope: when, who, what, a timeline and (with --audit) the
+    /// guardrails broken, with the records as evidence
+    Report(ReportArgs),
     /// Who ran what for how long: app, job and notebook-instance hours per instance type, estimated from
     /// CloudTrail (no prices, no billing data)
     Usage(UsageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// What the report covers (the query language of `search`; none: every event)
+    #[arg(value_name = "QUERY", allow_hyphen_values = true)]
+    pub query: Option<String>,
+    /// Only what this identity did (an identifier as `timeline` takes it)
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub actor: Option<String>,
+    #[command(flatten)]
+    pub window: Window,
+    /// Check the guardrails too: the built-in rules with the parameters below, and any --sigma rules
+    #[arg(long)]
+    pub audit: bool,
+    /// Sigma rules to run with --audit (files or folders, repeatable)
+    #[arg(long, value_name = "PATH", requires = "audit")]
+    pub sigma: Vec<PathBuf>,
+    #[command(flatten)]
+    pub params: RuleParamArgs,
+    /// The HTML file to write (`-`: standard output); written whole, then renamed into place
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -120,20 +146,9 @@ pub struct TimelineArgs {
     pub format: Format,
 }
 
+/// The rule pack's parameters, shared by `audit` and `report --audit`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// Run only these rules (repeatable)
-    #[arg(long = "rule", value_name = "ID")]
-    pub rules: Vec<String>,
-    /// List the rules and exit
-    #[arg(long)]
-    pub list: bool,
-    /// Also run these Sigma rules (files, or folders of *.yml) for logsource aws/cloudtrail (repeatable)
-    #[arg(long, value_name = "PATH")]
-    pub sigma: Vec<PathBuf>,
-    /// Run only the Sigma rules, not the built-in pack
-    #[arg(long, requires = "sigma")]
-    pub sigma_only: bool,
+pub struct RuleParamArgs {
     /// TOML file whose [audit] table sets the parameters below (flags add to it)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -158,6 +173,24 @@ pub struct AuditArgs {
     /// Longest allowed Studio session [default: 43200]
     #[arg(long, value_name = "SECONDS")]
     pub max_session_seconds: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Run only these rules (repeatable)
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// List the rules and exit
+    #[arg(long)]
+    pub list: bool,
+    /// Also run these Sigma rules (files, or folders of *.yml) for logsource aws/cloudtrail (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub sigma: Vec<PathBuf>,
+    /// Run only the Sigma rules, not the built-in pack
+    #[arg(long, requires = "sigma")]
+    pub sigma_only: bool,
+    #[command(flatten)]
+    pub params: RuleParamArgs,
     /// Narrow with any query
     #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,

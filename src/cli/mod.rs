@@ -251,6 +251,51 @@ fn run(cli: Cli) -> Result<i32, Error> {
             p.finish()?;
             Ok(exit::OK)
         }
+        Command::Report(a) => {
+            let scope = scope(&a.window, a.query.as_deref())?;
+            let reader = Reader::open(&index)?;
+            let mut request = questions::report::ReportRequest {
+                query: a.query.clone(),
+                actor: a.actor.clone(),
+                audit: None,
+                sigma: Vec::new(),
+                not_run: Vec::new(),
+            };
+            let mut partial = false;
+            if a.audit {
+                request.audit = Some(audit_params(&a.params)?);
+                let ids: Vec<String> = questions::audit::rules()?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+                let sigma = questions::sigma::load(&a.sigma, &ids);
+                for n in &sigma.not_run {
+                    render::notice(&format!(
+                        "sigma rule {} ({}) not run: {}",
+                        n.rule, n.file, n.reason
+                    ));
+                    partial |= n.kind != questions::sigma::NotRunKind::OtherLogSource;
+                    request
+                        .not_run
+                        .push((format!("{} ({})", n.rule, n.file), n.reason.clone()));
+                }
+                request.sigma = sigma.rules;
+            }
+            let report =
+                questions::report::gather(&reader, &request, &scope, &index.display().to_string())?;
+            if a.out.as_os_str() == "-" {
+                render::html::write(&report, std::io::stdout().lock())?;
+            } else {
+                write_whole(&a.out, |f| render::html::write(&report, f))?;
+                render::notice(&format!(
+                    "report {}: {} events, {} actors",
+                    a.out.display(),
+                    report.events,
+                    report.who.len() + report.who_more
+                ));
+            }
+            Ok(if partial { exit::PARTIAL } else { exit::OK })
+        }
         Command::Usage(a) => {
             let scope = scope(&a.window, a.where_.as_deref())?;
             let reader = Reader::open(&index)?;
@@ -325,7 +370,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 .into_iter()
                 .filter(|r| a.rules.is_empty() || a.rules.contains(&r.id))
                 .collect();
-            let params = audit_params(&a)?;
+            let params = audit_params(&a.params)?;
             let scope = scope(&a.window, a.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let mut outcome = if run_builtin {
@@ -357,6 +402,29 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
+/// Write a file whole under a temporary name beside it, then rename it into place: a reader never sees
+/// half a file, and a failed write leaves whatever was there before.
+fn write_whole(
+    path: &std::path::Path,
+    body: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io {
+        what: format!("report {}", path.display()),
+        source: e,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let mut w = std::io::BufWriter::new(tmp.reopen().map_err(io)?);
+    body(&mut w).map_err(io)?;
+    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    f.sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
 fn scope(w: &args::Window, where_: Option<&str>) -> Result<questions::Scope, Error> {
     let tw = config::window(w)?;
     Ok(questions::Scope {
@@ -367,7 +435,7 @@ fn scope(w: &args::Window, where_: Option<&str>) -> Result<questions::Scope, Err
 }
 
 /// The audit's parameters: the config file's [audit] table, then the flags on top.
-fn audit_params(a: &args::AuditArgs) -> Result<questions::audit::Params, Error> {
+fn audit_params(a: &args::RuleParamArgs) -> Result<questions::audit::Params, Error> {
     #[derive(serde::Deserialize)]
     struct File {
         #[serde(default)]

@@ -4,6 +4,7 @@
 //! keys); rendering is left to `render`. No tantivy here, no output formats.
 
 pub mod audit;
+pub mod report;
 pub mod sigma;
 pub mod usage;
 
@@ -94,7 +95,12 @@ pub fn action_node(action: &str) -> Node {
 
 /// Who performed `action`; by count descending, then actor.
 pub fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
-    let req = scope.request(action_node(action), true);
+    who_in(r, action_node(action), scope)
+}
+
+/// Who acted in the events `node` matches within the scope; by count descending, then actor.
+pub fn who_in(r: &Reader, node: Node, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
+    let req = scope.request(node, true);
     let groups = r.group_by(&req, "actor", &WHO_COLUMNS)?;
     let mut rows: Vec<WhoRow> = groups
         .into_iter()

@@ -5,6 +5,7 @@
 
 pub mod answers;
 pub mod hits;
+pub mod html;
 pub mod info;
 pub mod stats;
 pub mod summary;
