@@ -8,6 +8,7 @@ pub mod cli;
 pub mod decode;
 pub mod index;
 pub mod ingest;
+pub mod lake;
 pub mod messages;
 pub mod model;
 pub mod normalise;

@@ -47,6 +47,9 @@ pub enum Command {
     /// One self-contained HTML report of a scope: when, who, what, a timeline and (with --audit) the
     /// guardrails broken, with the records as evidence
     Report(ReportArgs),
+    /// A Parquet lake of what sagetrail knows (every attribution key and the actor) for Spark, Athena,
+    /// Trino and DuckDB: write it, print each engine's DDL, compile a query to its SQL
+    Lake(LakeArgs),
     /// Who ran what for how long: app, job and notebook-instance hours per instance type, estimated from
     /// CloudTrail (no prices, no billing data)
     Usage(UsageArgs),
@@ -398,4 +401,91 @@ pub struct StatsArgs {
 pub struct InfoArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct LakeArgs {
+    #[command(subcommand)]
+    pub command: LakeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// CloudTrail objects (folders, files, s3://BUCKET[/PREFIX]) into the lake at --to (a folder or s3://)
+    Write(LakeWriteArgs),
+    /// Print ready-to-run DDL for an engine: the tables and the `events` view (one row per eventID,
+    /// actors resolved through issued keys)
+    Ddl(LakeDdlArgs),
+    /// Print a query of sagetrail's language as the engine's SQL over the `events` view
+    Sql(LakeSqlArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LakeEngine {
+    Duckdb,
+    Athena,
+    Trino,
+    Spark,
+}
+
+#[derive(Debug, Args)]
+pub struct LakeWriteArgs {
+    /// As for `ingest cloudtrail`
+    #[arg(required = true, value_name = "PATH|S3URL")]
+    pub inputs: Vec<String>,
+    /// The lake: a folder or s3://BUCKET[/PREFIX]
+    #[arg(long, value_name = "DEST")]
+    pub to: String,
+    /// Only these accounts (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Only these regions (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only objects of days from this time
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only objects of days up to this time
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Input read per chunk (files are named by the chunk's objects; larger means fewer, larger files)
+    #[arg(long, value_name = "MIB", default_value_t = crate::lake::DEFAULT_CHUNK_MB)]
+    pub chunk_mb: u64,
+    /// Rows per file at most
+    #[arg(long, value_name = "N", default_value_t = crate::lake::DEFAULT_ROWS_PER_FILE)]
+    pub rows_per_file: usize,
+    /// Refuse an object that is (or inflates to) more than this many MiB
+    #[arg(long, value_name = "MIB", default_value_t = crate::decode::DEFAULT_MAX_INFLATED / (1024 * 1024))]
+    pub max_object_mb: u64,
+    /// Where the end-of-run summary goes: text on stderr, or one JSON object on stdout
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub summary: SummaryFormat,
+    /// Write nothing: print the units of work (one folder of input objects each) as JSON lines, for a
+    /// scheduler such as contrib/spark/lake_write.py to hand one to each task
+    #[arg(long)]
+    pub plan: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LakeDdlArgs {
+    /// The lake: a folder or s3://BUCKET[/PREFIX]
+    #[arg(long, value_name = "DEST")]
+    pub to: String,
+    #[arg(long, value_enum)]
+    pub engine: LakeEngine,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LakeSqlArgs {
+    /// The query, as `search` takes it
+    #[arg(value_name = "QUERY", allow_hyphen_values = true)]
+    pub query: Option<String>,
+    #[arg(long, value_enum)]
+    pub engine: LakeEngine,
+    #[command(flatten)]
+    pub window: Window,
 }

@@ -296,6 +296,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(if partial { exit::PARTIAL } else { exit::OK })
         }
+        Command::Lake(a) => lake(a.command),
         Command::Usage(a) => {
             let scope = scope(&a.window, a.where_.as_deref())?;
             let reader = Reader::open(&index)?;
@@ -398,6 +399,148 @@ fn run(cli: Cli) -> Result<i32, Error> {
             } else {
                 exit::OK
             })
+        }
+    }
+}
+
+fn engine(e: args::LakeEngine) -> crate::lake::sql::Engine {
+    use crate::lake::sql::Engine;
+    match e {
+        args::LakeEngine::Duckdb => Engine::DuckDb,
+        args::LakeEngine::Athena => Engine::Athena,
+        args::LakeEngine::Trino => Engine::Trino,
+        args::LakeEngine::Spark => Engine::Spark,
+    }
+}
+
+/// `lake write | ddl | sql`.
+fn lake(cmd: args::LakeCommand) -> Result<i32, Error> {
+    use std::io::Write as _;
+    match cmd {
+        args::LakeCommand::Write(a) => {
+            let now = crate::query::time::now_ms();
+            let time = |s: &Option<String>| {
+                s.as_deref()
+                    .map(|t| crate::query::time::parse_time(t, now))
+                    .transpose()
+            };
+            if a.max_object_mb == 0 || a.max_object_mb > MAX_OBJECT_MB {
+                return Err(Error::Usage(format!(
+                    "--max-object-mb must be between 1 and {MAX_OBJECT_MB}"
+                )));
+            }
+            if a.chunk_mb == 0 || a.rows_per_file == 0 {
+                return Err(Error::Usage(
+                    "--chunk-mb and --rows-per-file must be at least 1".into(),
+                ));
+            }
+            let mut inputs = Vec::new();
+            for i in &a.inputs {
+                match S3Url::parse(i) {
+                    Some(u) => inputs.push(crate::lake::Input::S3(u)),
+                    None if i.starts_with("s3:") => {
+                        return Err(Error::Usage(format!("not an s3:// URL: {i}")))
+                    }
+                    None => inputs.push(crate::lake::Input::Local(i.into())),
+                }
+            }
+            if a.to.starts_with("s3:") && S3Url::parse(&a.to).is_none() {
+                return Err(Error::Usage(format!("not an s3:// URL: {}", a.to)));
+            }
+            let cfg = crate::lake::WriteConfig {
+                inputs,
+                filter: TrailFilter {
+                    accounts: a.accounts.clone(),
+                    regions: a.regions.clone(),
+                    since_ms: time(&a.since)?,
+                    until_ms: time(&a.until)?,
+                },
+                dest: a.to.clone(),
+                aws: aws_options(&a.aws),
+                chunk_bytes: a.chunk_mb * 1024 * 1024,
+                rows_per_file: a.rows_per_file,
+                max_inflated: a.max_object_mb * 1024 * 1024,
+                max_object_bytes: a.max_object_mb * 1024 * 1024,
+            };
+            let msgs = Messages::new();
+            if a.plan {
+                let mut out = std::io::stdout().lock();
+                for u in crate::lake::plan(&cfg, &msgs)? {
+                    let line = serde_json::to_string(&u).map_err(std::io::Error::other)?;
+                    writeln!(out, "{line}")?;
+                }
+                return Ok(if msgs.errors() > 0 {
+                    exit::PARTIAL
+                } else {
+                    exit::OK
+                });
+            }
+            let s = crate::lake::write(&cfg, &msgs)?;
+            match a.summary {
+                SummaryFormat::Json => {
+                    let line = serde_json::to_string(&s).map_err(std::io::Error::other)?;
+                    writeln!(std::io::stdout().lock(), "{line}")?;
+                }
+                SummaryFormat::Text => render::notice(&format!(
+                    "lake {}: {} units, objects {} listed, {} read, {} skipped, {} failed; {} events and {} issued keys in {} files ({} removed); {:.2}s, {:.0} events/s",
+                    s.dest,
+                    s.units,
+                    s.objects_listed,
+                    s.objects_read,
+                    s.objects_skipped,
+                    s.objects_failed,
+                    s.events_written,
+                    s.issued_keys_written,
+                    s.files_written,
+                    s.files_removed,
+                    s.seconds,
+                    s.events_per_second
+                )),
+            }
+            Ok(if s.objects_failed > 0 || s.records_failed > 0 {
+                exit::PARTIAL
+            } else {
+                exit::OK
+            })
+        }
+        args::LakeCommand::Ddl(a) => {
+            let store = crate::lake::store::Store::open(&a.to, &aws_options(&a.aws))
+                .map_err(Error::Source)?;
+            let files = store.list("events").map_err(Error::Source)?;
+            let mut accounts = std::collections::BTreeSet::new();
+            let mut regions = std::collections::BTreeSet::new();
+            for f in &files {
+                for seg in f.split('/') {
+                    if let Some(v) = seg.strip_prefix("account=") {
+                        accounts.insert(v.to_string());
+                    }
+                    if let Some(v) = seg.strip_prefix("region=") {
+                        regions.insert(v.to_string());
+                    }
+                }
+            }
+            let text = crate::lake::ddl::ddl(
+                engine(a.engine),
+                &store.root(),
+                &accounts.into_iter().collect::<Vec<_>>(),
+                &regions.into_iter().collect::<Vec<_>>(),
+            );
+            write!(std::io::stdout().lock(), "{text}")?;
+            Ok(exit::OK)
+        }
+        args::LakeCommand::Sql(a) => {
+            let tw = config::window(&a.window)?;
+            let node = config::parse_query(a.query.as_deref())?;
+            let sql = crate::lake::sql::statement(
+                &node,
+                tw.since_ms,
+                tw.until_ms,
+                engine(a.engine),
+                crate::query::time::now_ms(),
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?;
+            writeln!(std::io::stdout().lock(), "{sql};")?;
+            Ok(exit::OK)
         }
     }
 }

@@ -120,12 +120,25 @@ pub const SKIP_DIGEST_BODY: &str = "a CloudTrail digest body";
 /// Decode, normalise and prepare one CloudTrail object. Pure but for the CPU. Failed records are
 /// tallied: one message per object says how many and the first reason.
 pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outcome {
+    let (mut out, events) = cloudtrail_events(obj, bytes, fields.max_inflated);
+    out.docs = events.into_iter().map(|e| prepare(fields, e)).collect();
+    out
+}
+
+/// Decode and normalise one CloudTrail object into events (what the index and the lake both take), with
+/// the outcome's counts and messages.
+pub fn cloudtrail_events(
+    obj: ObjectRef,
+    bytes: &[u8],
+    max_inflated: u64,
+) -> (Outcome, Vec<crate::model::Event>) {
     let mut out = Outcome::new(obj);
-    let (text, gz_err) = decode::gunzip_limited(bytes, fields.max_inflated);
+    let mut events = Vec::new();
+    let (text, gz_err) = decode::gunzip_limited(bytes, max_inflated);
     let d = decode::cloudtrail::decode(&text);
     if d.digest && gz_err.is_none() {
         out.skipped_as = Some(SKIP_DIGEST_BODY);
-        return out;
+        return (out, events);
     }
     out.errors.extend(gz_err);
     out.errors.extend(d.damage.clone());
@@ -140,7 +153,7 @@ pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outc
         ));
     }
     let mut failed: Tally = d.bad_values.clone();
-    out.docs.reserve(d.records.len());
+    events.reserve(d.records.len());
     for (i, raw) in d.records.iter().enumerate() {
         match normalise::cloudtrail(raw) {
             Ok(n) => {
@@ -155,7 +168,7 @@ pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outc
                 {
                     out.event_ids_derived += 1;
                 }
-                out.docs.push(prepare(fields, n.event));
+                events.push(n.event);
             }
             Err(e) => failed.add(|| format!("record {}: {e}", i + 1)),
         }
@@ -167,7 +180,7 @@ pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outc
             failed.count
         ));
     }
-    out
+    (out, events)
 }
 
 /// Warnings printed per object (unknown eventVersion majors): one tells the story.

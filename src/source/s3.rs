@@ -266,6 +266,29 @@ pub async fn fetch(c: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, Strin
     Ok(body.into_bytes().to_vec())
 }
 
+/// Put one object whole (a reader sees all of it or none).
+pub async fn put(c: &Client, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+    c.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(bytes.into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("s3://{bucket}/{key}: {}", super::aws::describe(&e)))
+}
+
+/// Delete one object (absent already is success, as S3 has it).
+pub async fn delete(c: &Client, bucket: &str, key: &str) -> Result<(), String> {
+    c.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("s3://{bucket}/{key}: {}", super::aws::describe(&e)))
+}
+
 /// An S3 client for this configuration; path-style addressing when a custom endpoint is used
 /// (S3-compatible stores and test servers rarely resolve bucket subdomains).
 /// Every object under `bucket/prefix` (all pages) whose key `keep` accepts, and how many it did not.

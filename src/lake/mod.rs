@@ -1,0 +1,544 @@
+//! The lake: what sagetrail knows about each CloudTrail event (every attribution key, `actor`,
+//! `actorBasis`) written as Parquet that Spark, Athena, Trino and DuckDB query; a second sink beside the
+//! index (source → decode → normalise → lake), without tantivy.
+//!
+//! Layout under the root: `events/account=<recipientAccountId>/region=<awsRegion>/date=YYYY-MM-DD/` and
+//! `issued_keys/`. The unit of work is one folder of input objects (a trail's account/region/day prefix);
+//! its objects, sorted by name, are cut into chunks of `--chunk-mb`, and each chunk's files are named by
+//! the unit and a digest of the chunk's objects (names and versions): the same inputs always give the same
+//! names and bytes, so a rerun or a retried task replaces instead of adding. When a unit is written whole,
+//! its files that the new ones supersede are removed; a unit with a failed object removes nothing, so a
+//! failure never loses what an earlier run wrote. Files are put whole (see `store`).
+
+pub mod ddl;
+pub mod schema;
+pub mod sql;
+pub mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{ArrayRef, StringBuilder, TimestampMillisecondBuilder};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::ingest::cloudtrail_events;
+use crate::messages::Messages;
+use crate::model::{Event, ObjectRef};
+use crate::source::aws::AwsOptions;
+use crate::source::local;
+use crate::source::s3::{self, S3Url, TrailFilter};
+use crate::Error;
+use store::Store;
+
+/// Input bytes per chunk by default: about 100k–250k events of a real trail, a few hundred MB of memory
+/// while a chunk is decoded, and files of tens of MB after zstd.
+pub const DEFAULT_CHUNK_MB: u64 = 32;
+/// Rows per row group: large enough for column statistics to prune, small enough to read a slice.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per file at most (a partition's rows of one chunk beyond it go to a second file).
+pub const DEFAULT_ROWS_PER_FILE: usize = 1_000_000;
+/// zstd level of every column: level 3 is zstd's own default, a good ratio at a fast write.
+const ZSTD_LEVEL: i32 = 3;
+/// Objects fetched from S3 at once while a chunk is read.
+const FETCH_CONCURRENCY: usize = 16;
+
+/// Where `lake write` reads from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Local(std::path::PathBuf),
+    S3(S3Url),
+}
+
+/// What `lake write` is asked to do.
+#[derive(Debug, Clone)]
+pub struct WriteConfig {
+    pub inputs: Vec<Input>,
+    pub filter: TrailFilter,
+    pub dest: String,
+    pub aws: AwsOptions,
+    pub chunk_bytes: u64,
+    pub rows_per_file: usize,
+    pub max_inflated: u64,
+    pub max_object_bytes: u64,
+}
+
+/// What a `lake write` did.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteSummary {
+    pub dest: String,
+    pub units: u64,
+    pub objects_listed: u64,
+    pub objects_read: u64,
+    pub objects_skipped: u64,
+    pub objects_failed: u64,
+    pub records_failed: u64,
+    pub events_written: u64,
+    pub issued_keys_written: u64,
+    pub files_written: u64,
+    pub files_removed: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+}
+
+/// A file ready to put: its path under the root, its bytes and how many rows it holds.
+type Encoded = (String, Vec<u8>, usize);
+
+/// One object to read.
+#[derive(Debug, Clone)]
+struct Obj {
+    obj: ObjectRef,
+    at: Loc,
+}
+
+#[derive(Debug, Clone)]
+enum Loc {
+    Local(std::path::PathBuf),
+    S3 { bucket: String, key: String },
+}
+
+fn hex64(bytes: &[u8]) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
+}
+
+/// A partition value as a Hive path segment: letters, digits, `-` and `_` as they are, anything else
+/// `%XX` (what engines decode), so a hostile awsRegion cannot climb out of its folder.
+pub fn escape_partition(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.is_empty() {
+        "unknown".into()
+    } else {
+        out
+    }
+}
+
+/// The partition folder of an event.
+fn partition(e: &Event) -> String {
+    let date = jiff::Timestamp::from_millisecond(e.time_ms)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    format!(
+        "events/account={}/region={}/date={}",
+        escape_partition(
+            e.keyword(crate::catalog::names::RECIPIENT_ACCOUNT)
+                .unwrap_or("unknown")
+        ),
+        escape_partition(
+            e.keyword(crate::catalog::names::AWS_REGION)
+                .unwrap_or("unknown")
+        ),
+        date
+    )
+}
+
+/// The unit an object belongs to: the folder it is in.
+fn unit_of(name: &str) -> &str {
+    match name.rfind('/') {
+        Some(i) => &name[..=i],
+        None => "",
+    }
+}
+
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default(),
+        ))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("sagetrail {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "sagetrail.lake.schema".to_string(),
+            schema::LAKE_SCHEMA_VERSION.to_string(),
+        )]))
+        .build()
+}
+
+/// A batch as Parquet bytes.
+fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props()))
+        .map_err(|e| format!("parquet: {e}"))?;
+    w.write(batch).map_err(|e| format!("parquet: {e}"))?;
+    w.close().map_err(|e| format!("parquet: {e}"))?;
+    Ok(buf)
+}
+
+/// The issued keys of a chunk's events, as a batch.
+fn issued_batch(events: &[&Event]) -> Result<RecordBatch, String> {
+    let mut key = StringBuilder::new();
+    let mut actor = StringBuilder::new();
+    let mut basis = StringBuilder::new();
+    let mut caller = StringBuilder::new();
+    let mut id = StringBuilder::new();
+    let mut time = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    for e in events {
+        let Some(k) = e.stitch.issued_key.as_deref() else {
+            continue;
+        };
+        key.append_value(k);
+        actor.append_option(e.keyword(crate::catalog::names::ACTOR));
+        basis.append_option(e.stitch.basis.map(|b| b.as_str()));
+        caller.append_option(e.stitch.access_key.as_deref());
+        id.append_value(&e.event_id);
+        time.append_value(e.time_ms);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(key.finish()),
+        Arc::new(actor.finish()),
+        Arc::new(basis.finish()),
+        Arc::new(caller.finish()),
+        Arc::new(id.finish()),
+        Arc::new(time.finish()),
+    ];
+    RecordBatch::try_new(schema::issued_keys_schema(), cols).map_err(|e| format!("arrow: {e}"))
+}
+
+/// List every input object (sorted by name), with the listing's skips and failures said.
+fn list_inputs(
+    cfg: &WriteConfig,
+    rt: &tokio::runtime::Runtime,
+    client: &Option<s3::Client>,
+    msgs: &Messages,
+    summary: &mut WriteSummary,
+) -> Vec<Obj> {
+    let mut out = Vec::new();
+    let locals: Vec<std::path::PathBuf> = cfg
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Local(p) => Some(p.clone()),
+            Input::S3(_) => None,
+        })
+        .collect();
+    if !locals.is_empty() {
+        let l = local::cloudtrail_listing(&locals);
+        for (p, e) in &l.errors {
+            summary.objects_failed += 1;
+            msgs.error(p, e);
+        }
+        summary.objects_skipped += l.skipped.values().sum::<u64>();
+        for o in l.objects {
+            if cfg.filter.allows_path(&o.obj.name) {
+                out.push(Obj {
+                    at: Loc::Local(o.path),
+                    obj: o.obj,
+                });
+            } else {
+                summary.objects_skipped += 1;
+            }
+        }
+    }
+    for i in &cfg.inputs {
+        let (Input::S3(url), Some(c)) = (i, client) else {
+            continue;
+        };
+        let l = rt.block_on(s3::list_trail(c, url, &cfg.filter));
+        for (p, e) in &l.errors {
+            summary.objects_failed += 1;
+            msgs.error(p, &format!("cannot list: {e}"));
+        }
+        summary.objects_skipped += l.skipped.values().sum::<u64>();
+        out.extend(l.objects.into_iter().map(|o| Obj {
+            at: Loc::S3 {
+                bucket: o.bucket,
+                key: o.key,
+            },
+            obj: o.obj,
+        }));
+    }
+    out.sort_by(|a, b| a.obj.name.cmp(&b.obj.name));
+    out.dedup_by(|a, b| a.obj.name == b.obj.name);
+    out
+}
+
+/// Read a chunk's objects' bytes (S3 concurrently), each with its failure if it could not be read.
+fn fetch_chunk(
+    chunk: &[Obj],
+    rt: &tokio::runtime::Runtime,
+    client: &Option<s3::Client>,
+    max_bytes: u64,
+) -> Vec<Result<Vec<u8>, String>> {
+    use futures::StreamExt;
+    let too_big = |o: &Obj| {
+        (o.obj.size > max_bytes).then(|| {
+            format!(
+                "{} MiB, more than the limit (--max-object-mb {})",
+                o.obj.size / (1024 * 1024),
+                max_bytes / (1024 * 1024)
+            )
+        })
+    };
+    rt.block_on(async {
+        futures::stream::iter(chunk.iter().map(|o| async move {
+            if let Some(why) = too_big(o) {
+                return Err(why);
+            }
+            match &o.at {
+                Loc::Local(p) => std::fs::read(p).map_err(|e| format!("cannot read: {e}")),
+                Loc::S3 { bucket, key } => match client {
+                    Some(c) => s3::fetch(c, bucket, key).await,
+                    None => Err("no S3 client".into()),
+                },
+            }
+        }))
+        .buffered(FETCH_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+    })
+}
+
+/// One unit of work as `lake write --plan` prints it: what a Spark task (or any worker) is given.
+#[derive(Debug, Serialize)]
+pub struct PlannedUnit {
+    pub unit: String,
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+/// The units `write` would write, without reading or writing anything.
+pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Source(format!("cannot start the AWS runtime: {e}")))?;
+    let client = cfg
+        .inputs
+        .iter()
+        .any(|i| matches!(i, Input::S3(_)))
+        .then(|| s3::client(&rt.block_on(crate::source::aws::load(&cfg.aws))));
+    let mut summary = WriteSummary::default();
+    let objects = list_inputs(cfg, &rt, &client, msgs, &mut summary);
+    let mut units: BTreeMap<&str, PlannedUnit> = BTreeMap::new();
+    for o in &objects {
+        let u = unit_of(&o.obj.name);
+        let e = units.entry(u).or_insert_with(|| PlannedUnit {
+            unit: u.to_string(),
+            objects: 0,
+            bytes: 0,
+        });
+        e.objects += 1;
+        e.bytes += o.obj.size;
+    }
+    Ok(units.into_values().collect())
+}
+
+/// `lake write`: every input object into the lake at `cfg.dest`.
+pub fn write(cfg: &WriteConfig, msgs: &Messages) -> Result<WriteSummary, Error> {
+    let started = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Source(format!("cannot start the AWS runtime: {e}")))?;
+    let client = cfg
+        .inputs
+        .iter()
+        .any(|i| matches!(i, Input::S3(_)))
+        .then(|| s3::client(&rt.block_on(crate::source::aws::load(&cfg.aws))));
+    let store = Store::open(&cfg.dest, &cfg.aws).map_err(Error::Source)?;
+    let mut summary = WriteSummary {
+        dest: store.root(),
+        ..Default::default()
+    };
+    let objects = list_inputs(cfg, &rt, &client, msgs, &mut summary);
+    summary.objects_listed = objects.len() as u64;
+    let mut existing: Vec<String> = store.list("events").map_err(Error::Source)?;
+    existing.extend(store.list("issued_keys").map_err(Error::Source)?);
+
+    let mut units: BTreeMap<&str, Vec<&Obj>> = BTreeMap::new();
+    for o in &objects {
+        units.entry(unit_of(&o.obj.name)).or_default().push(o);
+    }
+    summary.units = units.len() as u64;
+    for (unit, objs) in units {
+        let uh = hex64(unit.as_bytes());
+        let mut chunks: Vec<Vec<Obj>> = vec![Vec::new()];
+        let mut size = 0u64;
+        for o in objs {
+            if size >= cfg.chunk_bytes && !chunks.last().is_some_and(Vec::is_empty) {
+                chunks.push(Vec::new());
+                size = 0;
+            }
+            size += o.obj.size;
+            if let Some(c) = chunks.last_mut() {
+                c.push(o.clone());
+            }
+        }
+        let mut produced: BTreeSet<String> = BTreeSet::new();
+        let mut unit_failed = false;
+        for (ci, chunk) in chunks.iter().enumerate() {
+            let mut id = String::new();
+            for o in chunk {
+                id.push_str(&o.obj.name);
+                id.push('\u{1f}');
+                id.push_str(&o.obj.version);
+                id.push('\n');
+            }
+            let stem = format!("u{uh}-c{ci:04}-{}", hex64(id.as_bytes()));
+            let bytes = fetch_chunk(chunk, &rt, &client, cfg.max_object_bytes);
+            let decoded: Vec<_> = chunk
+                .par_iter()
+                .zip(bytes.into_par_iter())
+                .map(|(o, b)| match b {
+                    Ok(b) => {
+                        let n = b.len() as u64;
+                        let (out, events) = cloudtrail_events(o.obj.clone(), &b, cfg.max_inflated);
+                        (n, Ok(out), events)
+                    }
+                    Err(e) => (0, Err(e), Vec::new()),
+                })
+                .collect();
+            let mut events: Vec<Event> = Vec::new();
+            for ((n, out, evs), o) in decoded.into_iter().zip(chunk) {
+                summary.bytes_read += n;
+                match out {
+                    Err(e) => {
+                        summary.objects_failed += 1;
+                        unit_failed = true;
+                        msgs.error(&o.obj.name, &e);
+                    }
+                    Ok(out) => {
+                        if out.skipped_as.is_some() {
+                            summary.objects_skipped += 1;
+                            continue;
+                        }
+                        summary.objects_read += 1;
+                        summary.records_failed += out.records_failed;
+                        if let Some(first) = out.errors.first() {
+                            summary.objects_failed += 1;
+                            unit_failed = true;
+                            msgs.error(&o.obj.name, first);
+                        }
+                        for w in out.warnings.iter().take(1) {
+                            msgs.warn(&o.obj.name, w);
+                        }
+                        events.extend(evs);
+                    }
+                }
+            }
+            // One file per partition (or more past --rows-per-file), rows by eventTime then eventID.
+            let mut parts: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
+            for e in &events {
+                parts.entry(partition(e)).or_default().push(e);
+            }
+            let files: Vec<(String, Vec<&Event>)> = parts
+                .into_iter()
+                .flat_map(|(dir, mut evs)| {
+                    evs.sort_by(|a, b| {
+                        a.time_ms
+                            .cmp(&b.time_ms)
+                            .then_with(|| a.event_id.cmp(&b.event_id))
+                    });
+                    let n = evs.len().div_ceil(cfg.rows_per_file.max(1));
+                    let stem = stem.clone();
+                    evs.chunks(cfg.rows_per_file.max(1))
+                        .enumerate()
+                        .map(|(k, c)| {
+                            let name = if n > 1 {
+                                format!("{dir}/{stem}-{k}.parquet")
+                            } else {
+                                format!("{dir}/{stem}.parquet")
+                            };
+                            (name, c.to_vec())
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let encoded: Vec<Result<Encoded, String>> = files
+                .into_par_iter()
+                .map(|(name, evs)| {
+                    let b = schema::batch(&evs).map_err(|e| format!("arrow: {e}"))?;
+                    Ok((name, parquet_bytes(&b)?, evs.len()))
+                })
+                .collect();
+            for r in encoded {
+                let (name, bytes, rows) = r.map_err(|e| Error::Source(format!("lake: {e}")))?;
+                summary.bytes_written += bytes.len() as u64;
+                store
+                    .put(&name, bytes)
+                    .map_err(|e| Error::Source(format!("lake: {e}")))?;
+                summary.files_written += 1;
+                summary.events_written += rows as u64;
+                produced.insert(name);
+            }
+            let issuing: Vec<&Event> = events
+                .iter()
+                .filter(|e| e.stitch.issued_key.is_some() && e.stitch.teaches_key)
+                .collect();
+            // Written even when empty: every chunk has one, so engines always find the table's files.
+            {
+                let b = issued_batch(&issuing).map_err(Error::Source)?;
+                let bytes = parquet_bytes(&b).map_err(Error::Source)?;
+                let name = format!("issued_keys/{stem}.parquet");
+                summary.bytes_written += bytes.len() as u64;
+                store
+                    .put(&name, bytes)
+                    .map_err(|e| Error::Source(format!("lake: {e}")))?;
+                summary.files_written += 1;
+                summary.issued_keys_written += issuing.len() as u64;
+                produced.insert(name);
+            }
+        }
+        // Superseded files of this unit go only when the unit was read whole; leftovers of a killed
+        // run (temporary dot-names) always go.
+        let mine = format!("u{uh}-");
+        let tmp = format!(".tmp-u{uh}-");
+        for f in &existing {
+            let base = f.rsplit('/').next().unwrap_or(f);
+            let stale = (base.starts_with(&mine) && !unit_failed && !produced.contains(f))
+                || base.starts_with(&tmp);
+            if stale {
+                store
+                    .delete(f)
+                    .map_err(|e| Error::Source(format!("lake: {e}")))?;
+                summary.files_removed += 1;
+            }
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.events_per_second = if summary.seconds > 0.0 {
+        summary.events_written as f64 / summary.seconds
+    } else {
+        0.0
+    };
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_cannot_climb_out() {
+        assert_eq!(escape_partition("us-east-1"), "us-east-1");
+        assert_eq!(escape_partition("../../etc"), "%2E%2E%2F%2E%2E%2Fetc");
+        assert_eq!(escape_partition(""), "unknown");
+        assert_eq!(escape_partition("a b=c"), "a%20b%3Dc");
+    }
+
+    #[test]
+    fn units_are_folders() {
+        assert_eq!(
+            unit_of("s3://b/AWSLogs/1/CloudTrail/us-east-1/2024/05/14/x.json.gz"),
+            "s3://b/AWSLogs/1/CloudTrail/us-east-1/2024/05/14/"
+        );
+        assert_eq!(unit_of("/t/a.json"), "/t/");
+    }
+}
