@@ -494,3 +494,50 @@ fn an_s3_lake_on_moto_holds_the_same_files() {
     );
     assert!(ddl.contains(&format!("LOCATION 's3://{bucket}/lake/events/'")));
 }
+
+/// contrib/spark/lake_write.py on the standalone cluster (SAGETRAIL_SPARK_MASTER, two workers) fills the
+/// same lake as one `lake write`: the same file names and bytes.
+#[test]
+fn the_spark_job_spreads_units_over_the_cluster() {
+    let Some(py) = python() else { return };
+    let Some(master) = std::env::var("SAGETRAIL_SPARK_MASTER").ok() else {
+        assert!(
+            std::env::var_os("SAGETRAIL_REQUIRE_ENGINES").is_none(),
+            "SAGETRAIL_REQUIRE_ENGINES is set but SAGETRAIL_SPARK_MASTER is not"
+        );
+        eprintln!("note: no standalone Spark master; Spark job test skipped");
+        return;
+    };
+    let inputs = inputs();
+    let one = tempfile::tempdir().unwrap();
+    lake_write(one.path(), &inputs);
+    let spread = tempfile::tempdir().unwrap();
+    let submit = py.parent().unwrap().join("spark-submit");
+    let out = Command::new(&submit)
+        .args(["--master", &master, "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/spark/lake_write.py"))
+        .arg("--sagetrail")
+        .arg(assert_cmd::cargo::cargo_bin("sagetrail"))
+        .args(["--to", spread.path().to_str().unwrap()])
+        .args(&inputs)
+        .env("PYSPARK_PYTHON", &py)
+        .env("PYSPARK_DRIVER_PYTHON", &py)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(s["unitsFailed"], 0, "{s}");
+    assert!(s["units"].as_u64().unwrap() >= 5);
+    let list = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = walkdir::WalkDir::new(d)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().strip_prefix(d).unwrap().display().to_string(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(list(spread.path()), list(one.path()), "the same lake, task by task");
+}
