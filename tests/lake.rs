@@ -514,7 +514,16 @@ fn the_spark_job_spreads_units_over_the_cluster() {
     let spread = tempfile::tempdir().unwrap();
     let submit = py.parent().unwrap().join("spark-submit");
     let out = Command::new(&submit)
-        .args(["--master", &master, "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false"])
+        .args([
+            "--master",
+            &master,
+            "--conf",
+            "spark.driver.host=127.0.0.1",
+            "--conf",
+            "spark.driver.bindAddress=127.0.0.1",
+            "--conf",
+            "spark.ui.enabled=false",
+        ])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/spark/lake_write.py"))
         .arg("--sagetrail")
         .arg(assert_cmd::cargo::cargo_bin("sagetrail"))
@@ -525,7 +534,11 @@ fn the_spark_job_spreads_units_over_the_cluster() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(s["unitsFailed"], 0, "{s}");
     assert!(s["units"].as_u64().unwrap() >= 5);
@@ -534,10 +547,19 @@ fn the_spark_job_spreads_units_over_the_cluster() {
             .into_iter()
             .map(|e| e.unwrap())
             .filter(|e| e.file_type().is_file())
-            .map(|e| (e.path().strip_prefix(d).unwrap().display().to_string(), std::fs::read(e.path()).unwrap()))
+            .map(|e| {
+                (
+                    e.path().strip_prefix(d).unwrap().display().to_string(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
             .collect();
         v.sort();
         v
     };
-    assert_eq!(list(spread.path()), list(one.path()), "the same lake, task by task");
+    assert_eq!(
+        list(spread.path()),
+        list(one.path()),
+        "the same lake, task by task"
+    );
 }

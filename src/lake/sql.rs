@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn times_are_timestamps_per_engine() {
-        let q = "eventTime:[2024-05-14T00:00:00Z TO 2024-05-15T00:00:00Z}";
+        let q = "eventTime:[2024-05-14 TO 2024-05-15}";
         assert_eq!(
             sql(q, Engine::DuckDb).unwrap(),
             "COALESCE(eventtime >= TIMESTAMPTZ '2024-05-14 00:00:00.000+00' AND eventtime < TIMESTAMPTZ '2024-05-15 00:00:00.000+00', FALSE)"
