@@ -243,6 +243,29 @@ fn reruns_and_redeliveries_add_no_row_and_a_kill_leaves_nothing_half_done() {
         (total, total),
         "the view has each event once"
     );
+    // Compaction folds the redelivery out of the files themselves; the view does not change.
+    let c = ok(
+        Path::new("/x"),
+        &["lake", "compact", "--to", lake.path().to_str().unwrap()],
+    );
+    let c: serde_json::Value = serde_json::from_str(c.trim()).unwrap();
+    assert!(c["duplicatesRemoved"].as_u64().unwrap() > 0, "{c}");
+    let a = run_engine(&py, "duckdb", lake.path(), &[]);
+    assert_eq!((a.rows, a.distinct), (total, total), "after compaction");
+    let again = ok(
+        Path::new("/x"),
+        &["lake", "compact", "--to", lake.path().to_str().unwrap()],
+    );
+    let again: serde_json::Value = serde_json::from_str(again.trim()).unwrap();
+    assert_eq!(
+        again["partitionsCompacted"], 0,
+        "nothing left to fold: {again}"
+    );
+    assert_eq!(
+        again["rowsRead"].as_u64().unwrap(),
+        total,
+        "the files hold each event once: {again}"
+    );
 
     // Kills at several moments of a larger write, each followed by a rerun: the view stays exact and no
     // partial file is ever visible.

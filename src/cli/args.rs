@@ -418,6 +418,23 @@ pub enum LakeCommand {
     Ddl(LakeDdlArgs),
     /// Print a query of sagetrail's language as the engine's SQL over the `events` view
     Sql(LakeSqlArgs),
+    /// Rewrite partitions as one file each with every eventID once (late and redelivered objects)
+    Compact(LakeCompactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeCompactArgs {
+    /// The lake: a folder or s3://BUCKET[/PREFIX]
+    #[arg(long, value_name = "DEST")]
+    pub to: String,
+    /// Only these partitions (`events/account=…/region=…/date=…`, repeatable); default every one
+    #[arg(long, value_name = "PATH")]
+    pub partition: Vec<String>,
+    /// Rows per file at most
+    #[arg(long, value_name = "N", default_value_t = crate::lake::DEFAULT_ROWS_PER_FILE)]
+    pub rows_per_file: usize,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -528,6 +528,16 @@ fn lake(cmd: args::LakeCommand) -> Result<i32, Error> {
             write!(std::io::stdout().lock(), "{text}")?;
             Ok(exit::OK)
         }
+        args::LakeCommand::Compact(a) => {
+            if a.rows_per_file == 0 {
+                return Err(Error::Usage("--rows-per-file must be at least 1".into()));
+            }
+            let s =
+                crate::lake::compact(&a.to, &aws_options(&a.aws), a.rows_per_file, &a.partition)?;
+            let line = serde_json::to_string(&s).map_err(std::io::Error::other)?;
+            writeln!(std::io::stdout().lock(), "{line}")?;
+            Ok(exit::OK)
+        }
         args::LakeCommand::Sql(a) => {
             let tw = config::window(&a.window)?;
             let node = config::parse_query(a.query.as_deref())?;

@@ -542,3 +542,153 @@ mod tests {
         assert_eq!(unit_of("/t/a.json"), "/t/");
     }
 }
+
+/// What a `lake compact` did.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompactSummary {
+    pub dest: String,
+    pub partitions: u64,
+    pub partitions_compacted: u64,
+    pub files_read: u64,
+    pub files_written: u64,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub duplicates_removed: u64,
+}
+
+fn read_parquet(bytes: Vec<u8>) -> Result<Vec<RecordBatch>, String> {
+    let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        bytes::Bytes::from(bytes),
+    )
+    .map_err(|e| format!("parquet: {e}"))?
+    .build()
+    .map_err(|e| format!("parquet: {e}"))?;
+    b.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("parquet: {e}"))
+}
+
+/// `lake compact`: each partition of `events/` with more than one file, or with an eventID twice, is
+/// rewritten as one file (or more past `rows_per_file`) holding each eventID once: the first by
+/// (eventtime, record), as the `events` view keeps it. The new file is put whole before the old ones go,
+/// so a kill at any moment leaves at worst both, which the view and the next compaction fold.
+pub fn compact(
+    dest: &str,
+    aws: &AwsOptions,
+    rows_per_file: usize,
+    only: &[String],
+) -> Result<CompactSummary, Error> {
+    use arrow::array::{StringArray, TimestampMillisecondArray};
+    let store = Store::open(dest, aws).map_err(Error::Source)?;
+    let lake = |e: String| Error::Source(format!("lake: {e}"));
+    let mut summary = CompactSummary {
+        dest: store.root(),
+        ..Default::default()
+    };
+    let mut parts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in store.list("events").map_err(lake)? {
+        let base = f.rsplit('/').next().unwrap_or(&f);
+        if !base.ends_with(".parquet") || base.starts_with('.') {
+            continue;
+        }
+        let dir = f[..f.len() - base.len()].trim_end_matches('/').to_string();
+        parts.entry(dir).or_default().push(f);
+    }
+    summary.partitions = parts.len() as u64;
+    for (dir, files) in parts {
+        if !only.is_empty() && !only.iter().any(|o| o.trim_end_matches('/') == dir) {
+            continue;
+        }
+        let mut batches = Vec::new();
+        for f in &files {
+            batches.extend(
+                read_parquet(store.get(f).map_err(lake)?).map_err(|e| lake(format!("{f}: {e}")))?,
+            );
+        }
+        let schema = schema::arrow_schema();
+        if batches
+            .iter()
+            .any(|b| b.schema().fields() != schema.fields())
+        {
+            return Err(lake(format!(
+                "{dir}: files of another schema version; not compacted (rewrite them with lake write)"
+            )));
+        }
+        let all =
+            arrow::compute::concat_batches(&schema, &batches).map_err(|e| lake(e.to_string()))?;
+        let n = all.num_rows();
+        let col = |name: &str| all.column_by_name(name).cloned();
+        let (Some(ids), Some(times), Some(recs)) =
+            (col("eventid"), col("eventtime"), col("record"))
+        else {
+            return Err(lake(format!("{dir}: missing eventid, eventtime or record")));
+        };
+        let ids = ids.as_any().downcast_ref::<StringArray>().cloned();
+        let times = times
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .cloned();
+        let recs = recs.as_any().downcast_ref::<StringArray>().cloned();
+        let (Some(ids), Some(times), Some(recs)) = (ids, times, recs) else {
+            return Err(lake(format!("{dir}: unexpected column types")));
+        };
+        // The view's choice first: by eventID, then eventtime, then record; keep the first of each id.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            ids.value(a)
+                .cmp(ids.value(b))
+                .then(times.value(a).cmp(&times.value(b)))
+                .then_with(|| recs.value(a).cmp(recs.value(b)))
+        });
+        order.dedup_by(|a, b| ids.value(*a) == ids.value(*b));
+        order.sort_by(|&a, &b| {
+            times
+                .value(a)
+                .cmp(&times.value(b))
+                .then_with(|| ids.value(a).cmp(ids.value(b)))
+        });
+        summary.files_read += files.len() as u64;
+        summary.rows_read += n as u64;
+        if files.len() == 1 && order.len() == n {
+            continue;
+        }
+        let mut id = String::new();
+        for f in &files {
+            id.push_str(f);
+            id.push('\n');
+        }
+        let stem = format!("compact-{}", hex64(id.as_bytes()));
+        let chunks: Vec<&[usize]> = order.chunks(rows_per_file.max(1)).collect();
+        let mut written = Vec::new();
+        for (k, c) in chunks.iter().enumerate() {
+            let idx =
+                arrow::array::UInt32Array::from(c.iter().map(|i| *i as u32).collect::<Vec<_>>());
+            let cols = all
+                .columns()
+                .iter()
+                .map(|a| arrow::compute::take(a.as_ref(), &idx, None))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| lake(e.to_string()))?;
+            let b = RecordBatch::try_new(schema.clone(), cols).map_err(|e| lake(e.to_string()))?;
+            let name = if chunks.len() > 1 {
+                format!("{dir}/{stem}-{k}.parquet")
+            } else {
+                format!("{dir}/{stem}.parquet")
+            };
+            store
+                .put(&name, parquet_bytes(&b).map_err(lake)?)
+                .map_err(lake)?;
+            written.push(name);
+            summary.files_written += 1;
+        }
+        for f in &files {
+            if !written.contains(f) {
+                store.delete(f).map_err(lake)?;
+            }
+        }
+        summary.partitions_compacted += 1;
+        summary.rows_written += order.len() as u64;
+        summary.duplicates_removed += (n - order.len()) as u64;
+    }
+    Ok(summary)
+}
