@@ -469,3 +469,32 @@ fn a_full_disk_is_named_as_such() {
         );
     }
 }
+
+/// An empty AWS_ENDPOINT_URL (a shell's `export AWS_ENDPOINT_URL=`) means no endpoint, not a URL the SDK
+/// panics on: the command fails as any unreachable endpoint does, with one line and exit 2.
+#[test]
+fn an_empty_endpoint_variable_is_no_endpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let out = common::st(d.path())
+        .args([
+            "lake",
+            "ddl",
+            "--to",
+            "s3://nonexistent-bucket-sagetrail-test/x",
+            "--engine",
+            "duckdb",
+        ])
+        .env("AWS_ENDPOINT_URL", "")
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

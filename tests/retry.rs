@@ -1,5 +1,7 @@
 //! Retries on throttling and 5xx, tested where the SDK meets HTTP (moto cannot throttle): a fake HTTP
-//! client answers SlowDown / ThrottlingException a few times, then succeeds or never does.
+//! client answers SlowDown / ThrottlingException a few times, then succeeds or never does. The clients are
+//! sagetrail's own (`source::aws::load`, `source::s3::client`, `source::cwlogs::client`), so the retry
+//! policy tested is the one the binary runs with.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -49,20 +51,30 @@ fn flaky(
     (client, calls)
 }
 
-fn s3_client(
+/// The configuration sagetrail builds (`source::aws::load`: retry policy, region, endpoint), with only the
+/// HTTP client and the credentials replaced, so the retry policy under test is the one the binary uses.
+async fn real_config(
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    o: &AwsOptions,
+) -> aws_config::SdkConfig {
+    let mut o = o.clone();
+    o.region = Some("us-east-1".into());
+    sagetrail::source::aws::load(&o)
+        .await
+        .into_builder()
+        .http_client(http)
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new("a", "b", None, None, "test"),
+        ))
+        .build()
+}
+
+/// sagetrail's own S3 client constructor over that configuration.
+async fn s3_client(
     http: aws_smithy_runtime_api::client::http::SharedHttpClient,
     o: &AwsOptions,
 ) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .http_client(http)
-        .retry_config(o.retry_config())
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    sagetrail::source::s3::client(&real_config(http, o).await)
 }
 
 const SLOW_DOWN: &str =
@@ -71,7 +83,7 @@ const SLOW_DOWN: &str =
 #[tokio::test]
 async fn s3_throttling_is_retried_with_backoff_until_it_passes() {
     let (http, calls) = flaky(2, 503, SLOW_DOWN, "{\"Records\":[]}");
-    let c = s3_client(http, &opts(4));
+    let c = s3_client(http, &opts(4)).await;
     let body = sagetrail::source::s3::fetch(&c, "bucket", "key.json.gz")
         .await
         .unwrap();
@@ -82,7 +94,7 @@ async fn s3_throttling_is_retried_with_backoff_until_it_passes() {
 #[tokio::test]
 async fn s3_throttling_that_never_ends_is_an_error_naming_the_cause() {
     let (http, calls) = flaky(usize::MAX, 503, SLOW_DOWN, "");
-    let c = s3_client(http, &opts(3));
+    let c = s3_client(http, &opts(3)).await;
     let err = sagetrail::source::s3::fetch(&c, "bucket", "key.json.gz")
         .await
         .unwrap_err();
@@ -102,7 +114,7 @@ async fn s3_server_errors_are_retried_too() {
         "<Error><Code>InternalError</Code><Message>x</Message></Error>",
         "ok",
     );
-    let c = s3_client(http, &opts(3));
+    let c = s3_client(http, &opts(3)).await;
     assert_eq!(
         sagetrail::source::s3::fetch(&c, "b", "k").await.unwrap(),
         b"ok"
@@ -118,7 +130,7 @@ async fn s3_client_errors_are_not_retried() {
         "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
         "",
     );
-    let c = s3_client(http, &opts(5));
+    let c = s3_client(http, &opts(5)).await;
     let err = sagetrail::source::s3::fetch(&c, "b", "k")
         .await
         .unwrap_err();
@@ -134,17 +146,7 @@ async fn cloudwatch_logs_throttling_is_retried() {
         r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
         r#"{"logStreams":[{"logStreamName":"d-1/alice/JupyterServer/default","lastEventTimestamp":1715680800000}]}"#,
     );
-    let o = opts(4);
-    let conf = aws_sdk_cloudwatchlogs::Config::builder()
-        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .http_client(http)
-        .retry_config(o.retry_config())
-        .build();
-    let c = aws_sdk_cloudwatchlogs::Client::from_conf(conf);
+    let c = sagetrail::source::cwlogs::client(&real_config(http, &opts(4)).await);
     let streams = sagetrail::source::cwlogs::streams(&c, "/aws/sagemaker/studio", None)
         .await
         .unwrap();

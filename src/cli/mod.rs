@@ -32,6 +32,11 @@ pub fn main() -> i32 {
     unsafe {
         libc::umask(0o077);
     }
+    // An empty AWS_ENDPOINT_URL means no endpoint; the SDK would read it as a URL and fail. Removed
+    // here, before any thread starts.
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("AWS_ENDPOINT_URL");
+    }
     let cli = Cli::parse();
     let index_dir = config::index_dir(cli.index.clone()).ok();
     // A panic (a garbled index file that tantivy trusted, or a bug) becomes one line and exit 2, not a
