@@ -86,13 +86,8 @@ pub struct UsageArgs {
     /// One row per run (app, job, notebook instance start) instead of the sums
     #[arg(long)]
     pub runs: bool,
-    /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
-    pub where_: Option<String>,
     #[command(flatten)]
-    pub window: Window,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    pub scope: QuestionScope,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,11 +99,9 @@ pub enum UsageBy {
     Domain,
 }
 
+/// What every compliance question takes: a narrowing query, the time window and the output format.
 #[derive(Debug, Args)]
-pub struct WhoArgs {
-    /// The eventName, e.g. CreatePresignedDomainUrl or Create*
-    #[arg(value_name = "ACTION")]
-    pub action: String,
+pub struct QuestionScope {
     /// Narrow with any query, e.g. 'requestParameters.userProfileName:bob'
     #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,
@@ -119,6 +112,15 @@ pub struct WhoArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// The eventName, e.g. CreatePresignedDomainUrl or Create*
+    #[arg(value_name = "ACTION")]
+    pub action: String,
+    #[command(flatten)]
+    pub scope: QuestionScope,
+}
+
+#[derive(Debug, Args)]
 pub struct ActivityArgs {
     /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
     #[arg(value_name = "ID", allow_hyphen_values = true)]
@@ -126,13 +128,8 @@ pub struct ActivityArgs {
     /// Also print the events themselves
     #[arg(long)]
     pub events: bool,
-    /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
-    pub where_: Option<String>,
     #[command(flatten)]
-    pub window: Window,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    pub scope: QuestionScope,
 }
 
 #[derive(Debug, Args)]
@@ -140,13 +137,8 @@ pub struct TimelineArgs {
     /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
     #[arg(value_name = "ID", allow_hyphen_values = true)]
     pub id: String,
-    /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
-    pub where_: Option<String>,
     #[command(flatten)]
-    pub window: Window,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    pub scope: QuestionScope,
 }
 
 /// The rule pack's parameters, shared by `audit` and `report --audit`.
@@ -194,13 +186,8 @@ pub struct AuditArgs {
     pub sigma_only: bool,
     #[command(flatten)]
     pub params: RuleParamArgs,
-    /// Narrow with any query
-    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
-    pub where_: Option<String>,
     #[command(flatten)]
-    pub window: Window,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    pub scope: QuestionScope,
 }
 
 #[derive(Debug, Args)]

@@ -211,21 +211,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Command::Who(a) => {
-            let scope = scope(&a.window, a.where_.as_deref())?;
+            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let rows = questions::who(&reader, &a.action, &scope)?;
-            render::answers::who(&rows, a.format, std::io::stdout().lock())?;
+            render::answers::who(&rows, a.scope.format, std::io::stdout().lock())?;
             Ok(exit::OK)
         }
         Command::Activity(a) => {
-            let scope = scope(&a.window, a.where_.as_deref())?;
+            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let (matched, node) = questions::resolve_id(&reader, &a.id)?;
             render::notice(&format!("{} matched {}", a.id, matched.join(", ")));
             let rows = questions::activity(&reader, &node, &scope)?;
             let out = std::io::stdout();
-            if !(a.events && a.format == render::Format::Json) {
-                render::answers::activity(&rows, a.format, out.lock())?;
+            if !(a.events && a.scope.format == render::Format::Json) {
+                render::answers::activity(&rows, a.scope.format, out.lock())?;
             }
             if a.events {
                 let req = SearchRequest {
@@ -237,19 +237,20 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     until_ms: scope.until_ms,
                     oldest_first: true,
                 };
-                let mut printer = HitPrinter::new(a.format, std::io::BufWriter::new(out.lock()))?;
+                let mut printer =
+                    HitPrinter::new(a.scope.format, std::io::BufWriter::new(out.lock()))?;
                 reader.for_each_hit(&req, None, &render::hits::COLUMNS, |h| printer.hit(&h))?;
                 printer.finish()?;
             }
             Ok(exit::OK)
         }
         Command::Timeline(a) => {
-            let scope = scope(&a.window, a.where_.as_deref())?;
+            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let (matched, node) = questions::resolve_id(&reader, &a.id)?;
             render::notice(&format!("{} matched {}", a.id, matched.join(", ")));
             let mut p = render::answers::TimelinePrinter::new(
-                a.format,
+                a.scope.format,
                 std::io::BufWriter::new(std::io::stdout().lock()),
             )?;
             questions::timeline(&reader, &node, &scope, |r| p.row(&r))?;
@@ -303,7 +304,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Lake(a) => lake(a.command),
         Command::Usage(a) => {
-            let scope = scope(&a.window, a.where_.as_deref())?;
+            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let by = match a.by {
                 args::UsageBy::UserProfile => questions::usage::By::UserProfile,
@@ -318,9 +319,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             ));
             let out = std::io::stdout().lock();
             if a.runs {
-                render::answers::usage_runs(&u.intervals, a.format, out)?;
+                render::answers::usage_runs(&u.intervals, a.scope.format, out)?;
             } else {
-                render::answers::usage(&u, a.format, out)?;
+                render::answers::usage(&u, a.scope.format, out)?;
             }
             Ok(exit::OK)
         }
@@ -348,7 +349,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     rules.iter().map(questions::audit::RuleHead::of).collect()
                 };
                 heads.extend(sigma.rules.iter().map(|r| r.head()));
-                render::answers::rule_list(&rules, &heads, a.format, std::io::stdout().lock())?;
+                render::answers::rule_list(
+                    &rules,
+                    &heads,
+                    a.scope.format,
+                    std::io::stdout().lock(),
+                )?;
                 return Ok(if sigma_failed {
                     exit::PARTIAL
                 } else {
@@ -377,7 +383,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 .filter(|r| a.rules.is_empty() || a.rules.contains(&r.id))
                 .collect();
             let params = audit_params(&a.params)?;
-            let scope = scope(&a.window, a.where_.as_deref())?;
+            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let mut outcome = if run_builtin {
                 questions::audit::audit(&reader, &picked_builtin, &params, &scope)?
@@ -394,7 +400,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             render::answers::findings(
                 &outcome.heads,
                 &outcome.findings,
-                a.format,
+                a.scope.format,
                 std::io::stdout().lock(),
             )?;
             Ok(if !outcome.findings.is_empty() {
