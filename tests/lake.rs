@@ -508,6 +508,35 @@ fn an_s3_lake_on_moto_holds_the_same_files() {
     let idx = index_of(&inputs);
     let total = count(idx.path(), "*");
     assert_eq!((a.rows, a.distinct), (total, total));
+    // An s3:// source too: the fixture trail uploaded, read back by lake write from the bucket.
+    let up = Command::new(&py)
+        .args(["-c", &format!(
+            "import boto3,os\nc=boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\nroot='{}'\nfor d,_,fs in os.walk(root):\n for f in fs:\n  p=os.path.join(d,f); c.upload_file(p, '{bucket}', 'trail/'+os.path.relpath(p, root))",
+            fixtures().join("trail").display()
+        )])
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let from_s3 = tempfile::tempdir().unwrap();
+    let src = format!("s3://{bucket}/trail");
+    let (code, out, err) = run_s3(&[
+        "lake",
+        "write",
+        &src,
+        "--to",
+        from_s3.path().to_str().unwrap(),
+        "--summary",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let s3s: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(s3s["objectsRead"].as_u64().unwrap() >= 4, "{s3s}");
+    let a = run_engine(&py, "duckdb", from_s3.path(), &[]);
+    assert_eq!((a.rows, a.distinct), (total, total), "from an s3:// trail");
     // DDL for Athena over the S3 lake enumerates what is there.
     let (code, ddl, _) = run_s3(&["lake", "ddl", "--to", &s3, "--engine", "athena"]);
     assert_eq!(code, 0);
