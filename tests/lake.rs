@@ -105,6 +105,23 @@ fn lake_sql(q: &Q, engine: &str) -> String {
         .to_string()
 }
 
+/// Every file under `d`: its path below `d` and its bytes, sorted.
+fn tree(d: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = walkdir::WalkDir::new(d)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(d).unwrap().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 struct EngineAnswer {
     results: Vec<BTreeSet<String>>,
     rows: u64,
@@ -213,21 +230,7 @@ fn reruns_and_redeliveries_add_no_row_and_a_kill_leaves_nothing_half_done() {
         s1["eventsWritten"].as_u64().unwrap() > total,
         "the raw files hold the redelivery"
     );
-    let files = |d: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut v: Vec<_> = walkdir::WalkDir::new(d)
-            .into_iter()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                (
-                    e.path().strip_prefix(d).unwrap().display().to_string(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let files = tree;
     let before = files(lake.path());
     // A rerun: the same names and bytes, nothing added or removed.
     let s2 = lake_write(lake.path(), &inputs);
@@ -366,21 +369,7 @@ fn the_same_input_gives_the_same_files_and_plan_names_the_units() {
     let b = tempfile::tempdir().unwrap();
     lake_write(a.path(), &inputs);
     lake_write(b.path(), &inputs);
-    let list = |d: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut v: Vec<_> = walkdir::WalkDir::new(d)
-            .into_iter()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                (
-                    e.path().strip_prefix(d).unwrap().display().to_string(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let list = tree;
     assert_eq!(
         list(a.path()),
         list(b.path()),
@@ -489,16 +478,7 @@ fn an_s3_lake_on_moto_holds_the_same_files() {
         "{}",
         String::from_utf8_lossy(&dl.stderr)
     );
-    let names = |d: &Path| -> Vec<String> {
-        let mut v: Vec<String> = walkdir::WalkDir::new(d)
-            .into_iter()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| e.path().strip_prefix(d).unwrap().display().to_string())
-            .collect();
-        v.sort();
-        v
-    };
+    let names = |d: &Path| -> Vec<String> { tree(d).into_iter().map(|(n, _)| n).collect() };
     assert_eq!(
         names(down.path()).len() as u64,
         s["filesWritten"].as_u64().unwrap()
@@ -594,21 +574,7 @@ fn the_spark_job_spreads_units_over_the_cluster() {
     let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(s["unitsFailed"], 0, "{s}");
     assert!(s["units"].as_u64().unwrap() >= 5);
-    let list = |d: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut v: Vec<_> = walkdir::WalkDir::new(d)
-            .into_iter()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                (
-                    e.path().strip_prefix(d).unwrap().display().to_string(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let list = tree;
     assert_eq!(
         list(spread.path()),
         list(one.path()),

@@ -361,10 +361,8 @@ fn every_actor_rule_when_the_issuing_calls_arrive_later() {
     assert_eq!(count(idx.path(), "*"), 13, "fixed, not duplicated");
 }
 
-/// The whitepaper's remaining guardrails fire on the calls that break them and on no other
-/// (fixtures/guardrails: ids ...1x break a rule, ...2x keep it).
-#[test]
-fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
+/// An index of fixtures/guardrails.
+fn guardrail_index() -> tempfile::TempDir {
     let idx = tempfile::tempdir().unwrap();
     let (code, _, err) = ingest_json(
         idx.path(),
@@ -374,6 +372,38 @@ fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+    idx
+}
+
+/// The numbered fixture events `rule` finds (exit 1 asserted), sorted; every finding has a detail, a
+/// title and a level.
+fn fired(idx: &std::path::Path, rule: &str, extra: &[&str]) -> Vec<u64> {
+    let mut args = vec!["audit", "--rule", rule, "--format", "json"];
+    args.extend(extra);
+    let (code, out, err) = run(idx, &args);
+    assert_eq!(code, 1, "{rule}: findings exit 1: {err}");
+    let found = json_lines(&out);
+    for f in &found {
+        assert!(!f["detail"].as_str().unwrap().is_empty(), "{f}");
+        assert_eq!(f["title"].as_str().map(str::is_empty), Some(false));
+        assert!(["high", "medium", "low"].contains(&f["level"].as_str().unwrap()));
+    }
+    let mut got: Vec<u64> = found
+        .iter()
+        .map(|f| {
+            let id = f["eventID"].as_str().unwrap();
+            id.rsplit('-').next().unwrap().parse::<u64>().unwrap()
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+/// The whitepaper's remaining guardrails fire on the calls that break them and on no other
+/// (fixtures/guardrails: ids ...1x break a rule, ...2x keep it).
+#[test]
+fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
+    let idx = guardrail_index();
     let want: [(&str, &[u64]); 4] = [
         ("monitoring-schedule-unencrypted", &[11, 12]),
         ("domain-storage-unencrypted", &[13]),
@@ -381,20 +411,7 @@ fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
         ("app-image-runs-as-root", &[16, 17, 18]),
     ];
     for (rule, ids) in want {
-        let (code, out, err) = run(idx.path(), &["audit", "--rule", rule, "--format", "json"]);
-        assert_eq!(code, 1, "{rule}: findings exit 1: {err}");
-        let mut got: Vec<u64> = json_lines(&out)
-            .iter()
-            .map(|f| {
-                let id = f["eventID"].as_str().unwrap();
-                id.rsplit('-').next().unwrap().parse::<u64>().unwrap()
-            })
-            .collect();
-        got.sort();
-        assert_eq!(got, ids, "{rule}: {out}");
-        for f in json_lines(&out) {
-            assert!(!f["detail"].as_str().unwrap().is_empty());
-        }
+        assert_eq!(fired(idx.path(), rule, &[]), ids, "{rule}");
     }
 }
 
@@ -402,15 +419,7 @@ fn the_remaining_whitepaper_guardrails_fire_exactly_where_broken() {
 /// them and on no other (fixtures/guardrails: ids ...3x break, ...5x keep).
 #[test]
 fn iam_condition_guardrails_fire_exactly_where_broken() {
-    let idx = tempfile::tempdir().unwrap();
-    let (code, _, err) = ingest_json(
-        idx.path(),
-        &[
-            "cloudtrail",
-            fixtures().join("guardrails").to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    let idx = guardrail_index();
     let allow = [
         "--allow-instance-type",
         "ml.m5.xlarge",
@@ -428,24 +437,11 @@ fn iam_condition_guardrails_fire_exactly_where_broken() {
         ("job-missing-tag", &[31, 32, 33, 34]),
     ];
     for (rule, ids) in want {
-        let mut args = vec!["audit", "--rule", rule, "--format", "json"];
-        args.extend(allow);
-        let (code, out, err) = run(idx.path(), &args);
-        assert_eq!(code, 1, "{rule}: findings exit 1: {err}");
-        let mut got: Vec<u64> = json_lines(&out)
-            .iter()
-            .map(|f| {
-                let id = f["eventID"].as_str().unwrap();
-                id.rsplit('-').next().unwrap().parse::<u64>().unwrap()
-            })
+        let got: Vec<u64> = fired(idx.path(), rule, &allow)
+            .into_iter()
             .filter(|n| (30..60).contains(n))
             .collect();
-        got.sort();
-        assert_eq!(got, ids, "{rule}: {out}");
-        for f in json_lines(&out) {
-            assert_eq!(f["title"].as_str().map(str::is_empty), Some(false));
-            assert!(["high", "medium", "low"].contains(&f["level"].as_str().unwrap()));
-        }
+        assert_eq!(got, ids, "{rule}");
     }
     // The endpoint config is found by its second variant's type, and the detail says which job.
     let (_, out, _) = run(
@@ -483,15 +479,7 @@ fn iam_condition_guardrails_fire_exactly_where_broken() {
 /// role; the domain comes from the domain settings that name the role when the call does not say it.
 #[test]
 fn attribution_gap_groups_studio_calls_without_source_identity() {
-    let idx = tempfile::tempdir().unwrap();
-    let (code, _, err) = ingest_json(
-        idx.path(),
-        &[
-            "cloudtrail",
-            fixtures().join("guardrails").to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    let idx = guardrail_index();
     let (code, out, err) = run(
         idx.path(),
         &["audit", "--rule", "attribution-gap", "--format", "json"],

@@ -311,8 +311,8 @@ pub struct PlannedUnit {
     pub bytes: u64,
 }
 
-/// The units `write` would write, without reading or writing anything.
-pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Error> {
+/// A runtime for the AWS calls, and an S3 client when an input is on S3.
+fn input_client(cfg: &WriteConfig) -> Result<(tokio::runtime::Runtime, Option<s3::Client>), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -323,6 +323,12 @@ pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Erro
         .iter()
         .any(|i| matches!(i, Input::S3(_)))
         .then(|| s3::client(&rt.block_on(crate::source::aws::load(&cfg.aws))));
+    Ok((rt, client))
+}
+
+/// The units `write` would write, without reading or writing anything.
+pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Error> {
+    let (rt, client) = input_client(cfg)?;
     let mut summary = WriteSummary::default();
     let objects = list_inputs(cfg, &rt, &client, msgs, &mut summary);
     let mut units: BTreeMap<&str, PlannedUnit> = BTreeMap::new();
@@ -342,16 +348,7 @@ pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Erro
 /// `lake write`: every input object into the lake at `cfg.dest`.
 pub fn write(cfg: &WriteConfig, msgs: &Messages) -> Result<WriteSummary, Error> {
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Source(format!("cannot start the AWS runtime: {e}")))?;
-    let client = cfg
-        .inputs
-        .iter()
-        .any(|i| matches!(i, Input::S3(_)))
-        .then(|| s3::client(&rt.block_on(crate::source::aws::load(&cfg.aws))));
+    let (rt, client) = input_client(cfg)?;
     let store = Store::open(&cfg.dest, &cfg.aws).map_err(Error::Source)?;
     let mut summary = WriteSummary {
         dest: store.root(),
