@@ -452,7 +452,7 @@ pub struct LakeWriteArgs {
     /// Only objects of days up to this time
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
-    /// Input read per chunk (files are named by the chunk's objects; larger means fewer, larger files)
+    /// Input read per chunk (files are named by the chunk's objects; larger means fewer, larger files and more memory)
     #[arg(long, value_name = "MIB", default_value_t = crate::lake::DEFAULT_CHUNK_MB)]
     pub chunk_mb: u64,
     /// Rows per file at most

@@ -37,9 +37,10 @@ use crate::source::s3::{self, S3Url, TrailFilter};
 use crate::Error;
 use store::Store;
 
-/// Input bytes per chunk by default: about 100k–250k events of a real trail, a few hundred MB of memory
-/// while a chunk is decoded, and files of tens of MB after zstd.
-pub const DEFAULT_CHUNK_MB: u64 = 32;
+/// Input bytes per chunk by default: 40k–140k events (real trails are 120–400 B/event gzipped), files of
+/// 10–50 MB after zstd, and a peak of about 1.4 GB while the most compressible corpus's chunk is decoded,
+/// sorted and encoded (benches/LAKE.md); `--chunk-mb` trades file size against memory.
+pub const DEFAULT_CHUNK_MB: u64 = 16;
 /// Rows per row group: large enough for column statistics to prune, small enough to read a slice.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per file at most (a partition's rows of one chunk beyond it go to a second file).
@@ -396,7 +397,14 @@ pub fn write(cfg: &WriteConfig, msgs: &Messages) -> Result<WriteSummary, Error> 
                 .map(|(o, b)| match b {
                     Ok(b) => {
                         let n = b.len() as u64;
-                        let (out, events) = cloudtrail_events(o.obj.clone(), &b, cfg.max_inflated);
+                        let (out, mut events) =
+                            cloudtrail_events(o.obj.clone(), &b, cfg.max_inflated);
+                        // The index's open paths and full-text words are not columns: dropped at once,
+                        // they would be most of a chunk's memory.
+                        for e in &mut events {
+                            e.paths = Vec::new();
+                            e.texts = Vec::new();
+                        }
                         (n, Ok(out), events)
                     }
                     Err(e) => (0, Err(e), Vec::new()),
