@@ -27,11 +27,16 @@ pub enum EventKind {
     StudioLog,
 }
 
+/// The `kind` of a CloudTrail event.
+pub const KIND_CLOUDTRAIL: &str = "cloudtrail";
+/// The `kind` of a Studio log line.
+pub const KIND_STUDIO_LOG: &str = "studio-log";
+
 impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            EventKind::CloudTrail => "cloudtrail",
-            EventKind::StudioLog => "studio-log",
+            EventKind::CloudTrail => KIND_CLOUDTRAIL,
+            EventKind::StudioLog => KIND_STUDIO_LOG,
         }
     }
 }

@@ -223,8 +223,10 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct CloudtrailArgs {
+/// The CloudTrail inputs and the accounts, regions and days to read of them: `ingest cloudtrail` and
+/// `lake write` take the same.
+#[derive(Debug, Args, Clone)]
+pub struct TrailArgs {
     /// Files, folders or s3://BUCKET[/PREFIX]: .json, .ndjson, .jsonl or .log (each optionally .gz) holding
     /// trail containers, records, lookup-events output, CloudWatch Logs or EventBridge envelopes
     #[arg(required = true, value_name = "PATH|S3URL")]
@@ -242,6 +244,12 @@ pub struct CloudtrailArgs {
     /// Only objects of days up to this time, in S3 and local trail folders
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloudtrailArgs {
+    #[command(flatten)]
+    pub trail: TrailArgs,
     /// S3: objects fetched at once
     #[arg(long, value_name = "N", default_value_t = crate::ingest::sources::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
@@ -255,7 +263,7 @@ pub struct StudioLogsArgs {
     #[arg(value_name = "PATH|S3URL")]
     pub inputs: Vec<String>,
     /// The log group
-    #[arg(long, value_name = "GROUP", default_value = "/aws/sagemaker/studio")]
+    #[arg(long, value_name = "GROUP", default_value = crate::ingest::sources::DEFAULT_LOG_GROUP)]
     pub log_group: String,
     /// Only streams whose names start with this (e.g. a domain id)
     #[arg(long, value_name = "PREFIX")]
@@ -434,24 +442,11 @@ pub enum LakeEngine {
 
 #[derive(Debug, Args)]
 pub struct LakeWriteArgs {
-    /// As for `ingest cloudtrail`
-    #[arg(required = true, value_name = "PATH|S3URL")]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub trail: TrailArgs,
     /// The lake: a folder or s3://BUCKET[/PREFIX]
     #[arg(long, value_name = "DEST")]
     pub to: String,
-    /// Only these accounts (comma-separated or repeated)
-    #[arg(long, value_delimiter = ',', value_name = "ID")]
-    pub accounts: Vec<String>,
-    /// Only these regions (comma-separated or repeated)
-    #[arg(long, value_delimiter = ',', value_name = "REGION")]
-    pub regions: Vec<String>,
-    /// Only objects of days from this time
-    #[arg(long, value_name = "T")]
-    pub since: Option<String>,
-    /// Only objects of days up to this time
-    #[arg(long, value_name = "T")]
-    pub until: Option<String>,
     /// Input read per chunk (files are named by the chunk's objects; larger means fewer, larger files and more memory)
     #[arg(long, value_name = "MIB", default_value_t = crate::lake::DEFAULT_CHUNK_MB)]
     pub chunk_mb: u64,

@@ -1,14 +1,14 @@
-//! The nightly job file (`ingest --config sagetrail.toml`): the index and every source, resolved into the
-//! same typed sources the subcommands use. Every key is documented in README.md.
+//! The nightly job file (`ingest --config sagetrail.toml`): its wire format, read into the same
+//! as-written ingest the subcommands' flags make ([`IngestLow`]), which `config` then checks and resolves
+//! for both. Every key is documented in README.md.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::ingest::sources::{LogsConfig, DEFAULT_CONCURRENCY};
-use crate::query::time::{now_ms, parse_time};
+use super::config::{IngestLow, StudioLogsLow, TrailLow};
+use crate::ingest::sources::{DEFAULT_CONCURRENCY, DEFAULT_LOG_GROUP};
 use crate::source::aws::AwsOptions;
-use crate::source::s3::{S3Url, TrailFilter};
 use crate::Error;
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -50,7 +50,7 @@ pub struct StudioLogsSection {
 }
 
 fn default_group() -> String {
-    "/aws/sagemaker/studio".into()
+    DEFAULT_LOG_GROUP.into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,29 +70,6 @@ pub struct JobFile {
     pub audit: Option<toml::Value>,
 }
 
-/// One source of a job, resolved.
-#[derive(Debug, Clone)]
-pub enum JobSource {
-    /// Local files and folders, filtered like S3 listing where they are laid out as a trail.
-    CloudtrailLocal(Vec<PathBuf>, TrailFilter),
-    CloudtrailS3 {
-        url: S3Url,
-        filter: TrailFilter,
-        aws: AwsOptions,
-    },
-    StudioLogsApi(LogsConfig),
-    StudioLogsFiles(Vec<String>, LogsConfig),
-}
-
-/// A resolved job.
-#[derive(Debug)]
-pub struct Job {
-    pub index: Option<PathBuf>,
-    pub concurrency: usize,
-    pub threads: Option<usize>,
-    pub sources: Vec<JobSource>,
-}
-
 fn merge(base: &AwsSection, over: &AwsSection) -> AwsOptions {
     AwsOptions {
         profile: over.profile.clone().or_else(|| base.profile.clone()),
@@ -105,84 +82,71 @@ fn merge(base: &AwsSection, over: &AwsSection) -> AwsOptions {
     }
 }
 
-fn time(what: &str, s: &Option<String>, now: i64) -> Result<Option<i64>, Error> {
-    s.as_deref()
-        .map(|t| parse_time(t, now).map_err(|e| Error::Usage(format!("{what}: {e}"))))
-        .transpose()
-}
-
-/// Read and validate a job file.
-pub fn load(path: &Path) -> Result<Job, Error> {
+/// Read a job file into an ingest as written; [`super::config::resolve_ingest`] checks it, as it checks
+/// the flags.
+pub fn read(path: &Path) -> Result<IngestLow, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         what: format!("job file {}", path.display()),
         source: e,
     })?;
     let f: JobFile = toml::from_str(&text)
         .map_err(|e| Error::Usage(format!("job file {}: {}", path.display(), e.message())))?;
-    let now = now_ms();
-    let mut sources = Vec::new();
-    for (i, c) in f.cloudtrail.iter().enumerate() {
-        let what = format!("{}: cloudtrail[{i}]", path.display());
-        if let Some(url) = S3Url::parse(&c.source) {
-            sources.push(JobSource::CloudtrailS3 {
-                url,
-                filter: TrailFilter {
-                    accounts: c.accounts.clone(),
-                    regions: c.regions.clone(),
-                    since_ms: time(&what, &c.since, now)?,
-                    until_ms: time(&what, &c.until, now)?,
-                },
-                aws: merge(&f.aws, &c.aws),
-            });
-        } else if c.source.starts_with("s3:") {
-            return Err(Error::Usage(format!(
-                "{what}: not an s3:// URL: {}",
-                c.source
-            )));
-        } else {
-            sources.push(JobSource::CloudtrailLocal(
-                vec![PathBuf::from(&c.source)],
-                TrailFilter {
-                    accounts: c.accounts.clone(),
-                    regions: c.regions.clone(),
-                    since_ms: time(&what, &c.since, now)?,
-                    until_ms: time(&what, &c.until, now)?,
-                },
-            ));
-        }
-    }
-    for (i, s) in f.studio_logs.iter().enumerate() {
-        let what = format!("{}: studio_logs[{i}]", path.display());
-        let cfg = LogsConfig {
-            log_group: s.log_group.clone(),
-            stream_prefix: s.stream_prefix.clone(),
-            since_ms: time(&what, &s.since, now)?,
-            account: s.account.clone(),
-            aws: merge(&f.aws, &s.aws),
-        };
-        if s.paths.is_empty() {
-            sources.push(JobSource::StudioLogsApi(cfg));
-        } else {
-            sources.push(JobSource::StudioLogsFiles(s.paths.clone(), cfg));
-        }
-    }
-    if sources.is_empty() {
+    if f.cloudtrail.is_empty() && f.studio_logs.is_empty() {
         return Err(Error::Usage(format!(
             "job file {}: no [[cloudtrail]] or [[studio_logs]] source",
             path.display()
         )));
     }
-    Ok(Job {
+    let cloudtrail = f
+        .cloudtrail
+        .iter()
+        .enumerate()
+        .map(|(i, c)| TrailLow {
+            what: format!("{}: cloudtrail[{i}]", path.display()),
+            inputs: vec![c.source.clone()],
+            accounts: c.accounts.clone(),
+            regions: c.regions.clone(),
+            since: c.since.clone(),
+            until: c.until.clone(),
+            aws: merge(&f.aws, &c.aws),
+        })
+        .collect();
+    let studio_logs = f
+        .studio_logs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StudioLogsLow {
+            what: format!("{}: studio_logs[{i}]", path.display()),
+            inputs: s.paths.clone(),
+            log_group: s.log_group.clone(),
+            stream_prefix: s.stream_prefix.clone(),
+            since: s.since.clone(),
+            account: s.account.clone(),
+            aws: merge(&f.aws, &s.aws),
+        })
+        .collect();
+    Ok(IngestLow {
         index: f.index,
         concurrency: f.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         threads: f.threads,
-        sources,
+        cloudtrail,
+        studio_logs,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::config::{resolve_ingest, IngestPlan, JobSource};
+
+    fn load(p: &Path) -> Result<IngestPlan, Error> {
+        use clap::Parser;
+        let cli = crate::cli::args::Cli::parse_from(["sagetrail", "ingest", "--config", "x"]);
+        let crate::cli::args::Command::Ingest(a) = cli.command else {
+            unreachable!()
+        };
+        resolve_ingest(read(p)?, None, &a.common)
+    }
 
     #[test]
     fn a_full_job_file() {

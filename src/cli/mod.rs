@@ -12,17 +12,15 @@ use clap::Parser;
 
 use crate::exit;
 use crate::index::read::SearchRequest;
-use crate::index::{Reader, Writer, WriterConfig};
-use crate::ingest::sources::{self, LogsConfig};
+use crate::index::{Reader, Writer};
+use crate::ingest::sources;
 use crate::ingest::Summary;
 use crate::messages::Messages;
 use crate::questions;
 use crate::render::{self, hits::HitPrinter};
-use crate::source::aws::AwsOptions;
-use crate::source::s3::{S3Url, TrailFilter};
 use crate::Error;
-use args::{Cli, Command, IngestCommon, IngestSource, SummaryFormat};
-use job::JobSource;
+use args::{Cli, Command, SummaryFormat};
+use config::JobSource;
 
 /// Run the program; returns the exit code.
 pub fn main() -> i32 {
@@ -211,14 +209,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Command::Who(a) => {
-            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
+            let scope = config::scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let rows = questions::who(&reader, &a.action, &scope)?;
             render::answers::who(&rows, a.scope.format, std::io::stdout().lock())?;
             Ok(exit::OK)
         }
         Command::Activity(a) => {
-            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
+            let scope = config::scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let (matched, node) = questions::resolve_id(&reader, &a.id)?;
             render::notice(&format!("{} matched {}", a.id, matched.join(", ")));
@@ -245,7 +243,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Command::Timeline(a) => {
-            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
+            let scope = config::scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let (matched, node) = questions::resolve_id(&reader, &a.id)?;
             render::notice(&format!("{} matched {}", a.id, matched.join(", ")));
@@ -258,7 +256,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Command::Report(a) => {
-            let scope = scope(&a.window, a.query.as_deref())?;
+            let scope = config::scope(&a.window, a.query.as_deref())?;
             let reader = Reader::open(&index)?;
             let mut request = questions::report::ReportRequest {
                 query: a.query.clone(),
@@ -269,7 +267,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             };
             let mut partial = false;
             if a.audit {
-                request.audit = Some(audit_params(&a.params)?);
+                request.audit = Some(config::audit_params(&a.params)?);
                 let ids: Vec<String> = questions::audit::rules()?
                     .into_iter()
                     .map(|r| r.id)
@@ -304,7 +302,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Lake(a) => lake(a.command),
         Command::Usage(a) => {
-            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
+            let scope = config::scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let by = match a.by {
                 args::UsageBy::UserProfile => questions::usage::By::UserProfile,
@@ -382,8 +380,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 .into_iter()
                 .filter(|r| a.rules.is_empty() || a.rules.contains(&r.id))
                 .collect();
-            let params = audit_params(&a.params)?;
-            let scope = scope(&a.scope.window, a.scope.where_.as_deref())?;
+            let params = config::audit_params(&a.params)?;
+            let scope = config::scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let mut outcome = if run_builtin {
                 questions::audit::audit(&reader, &picked_builtin, &params, &scope)?
@@ -429,50 +427,7 @@ fn lake(cmd: args::LakeCommand) -> Result<i32, Error> {
     use std::io::Write as _;
     match cmd {
         args::LakeCommand::Write(a) => {
-            let now = crate::query::time::now_ms();
-            let time = |s: &Option<String>| {
-                s.as_deref()
-                    .map(|t| crate::query::time::parse_time(t, now))
-                    .transpose()
-            };
-            if a.max_object_mb == 0 || a.max_object_mb > MAX_OBJECT_MB {
-                return Err(Error::Usage(format!(
-                    "--max-object-mb must be between 1 and {MAX_OBJECT_MB}"
-                )));
-            }
-            if a.chunk_mb == 0 || a.rows_per_file == 0 {
-                return Err(Error::Usage(
-                    "--chunk-mb and --rows-per-file must be at least 1".into(),
-                ));
-            }
-            let mut inputs = Vec::new();
-            for i in &a.inputs {
-                match S3Url::parse(i) {
-                    Some(u) => inputs.push(crate::lake::Input::S3(u)),
-                    None if i.starts_with("s3:") => {
-                        return Err(Error::Usage(format!("not an s3:// URL: {i}")))
-                    }
-                    None => inputs.push(crate::lake::Input::Local(i.into())),
-                }
-            }
-            if a.to.starts_with("s3:") && S3Url::parse(&a.to).is_none() {
-                return Err(Error::Usage(format!("not an s3:// URL: {}", a.to)));
-            }
-            let cfg = crate::lake::WriteConfig {
-                inputs,
-                filter: TrailFilter {
-                    accounts: a.accounts.clone(),
-                    regions: a.regions.clone(),
-                    since_ms: time(&a.since)?,
-                    until_ms: time(&a.until)?,
-                },
-                dest: a.to.clone(),
-                aws: aws_options(&a.aws),
-                chunk_bytes: a.chunk_mb * 1024 * 1024,
-                rows_per_file: a.rows_per_file,
-                max_inflated: a.max_object_mb * 1024 * 1024,
-                max_object_bytes: a.max_object_mb * 1024 * 1024,
-            };
+            let cfg = config::lake_write(&a)?;
             let msgs = Messages::new();
             if a.plan {
                 let mut out = std::io::stdout().lock();
@@ -515,7 +470,7 @@ fn lake(cmd: args::LakeCommand) -> Result<i32, Error> {
             })
         }
         args::LakeCommand::Ddl(a) => {
-            let store = crate::lake::store::Store::open(&a.to, &aws_options(&a.aws))
+            let store = crate::lake::store::Store::open(&a.to, &config::aws_options(&a.aws))
                 .map_err(Error::Source)?;
             let files = store.list("events").map_err(Error::Source)?;
             let mut accounts = std::collections::BTreeSet::new();
@@ -543,8 +498,12 @@ fn lake(cmd: args::LakeCommand) -> Result<i32, Error> {
             if a.rows_per_file == 0 {
                 return Err(Error::Usage("--rows-per-file must be at least 1".into()));
             }
-            let s =
-                crate::lake::compact(&a.to, &aws_options(&a.aws), a.rows_per_file, &a.partition)?;
+            let s = crate::lake::compact(
+                &a.to,
+                &config::aws_options(&a.aws),
+                a.rows_per_file,
+                &a.partition,
+            )?;
             let line = serde_json::to_string(&s).map_err(std::io::Error::other)?;
             writeln!(std::io::stdout().lock(), "{line}")?;
             Ok(exit::OK)
@@ -589,215 +548,29 @@ fn write_whole(
     Ok(())
 }
 
-fn scope(w: &args::Window, where_: Option<&str>) -> Result<questions::Scope, Error> {
-    let tw = config::window(w)?;
-    Ok(questions::Scope {
-        since_ms: tw.since_ms,
-        until_ms: tw.until_ms,
-        filter: where_.map(|q| config::parse_query(Some(q))).transpose()?,
-    })
-}
-
-/// The audit's parameters: the config file's [audit] table, then the flags on top.
-fn audit_params(a: &args::RuleParamArgs) -> Result<questions::audit::Params, Error> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        #[serde(default)]
-        audit: questions::audit::Params,
-    }
-    let mut p = match &a.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-                what: format!("config {}", path.display()),
-                source: e,
-            })?;
-            // Only the [audit] table matters here; a job file's other tables are allowed beside it.
-            let v: toml::Table = toml::from_str(&text)
-                .map_err(|e| Error::Usage(format!("config {}: {}", path.display(), e.message())))?;
-            let audit_only =
-                toml::Table::from_iter(v.get("audit").map(|t| ("audit".to_string(), t.clone())));
-            let f: File = audit_only.try_into().map_err(|e: toml::de::Error| {
-                Error::Usage(format!(
-                    "config {}: [audit]: {}",
-                    path.display(),
-                    e.message()
-                ))
-            })?;
-            f.audit
-        }
-        None => Default::default(),
-    };
-    p.allow_cidr.extend(a.allow_cidr.iter().cloned());
-    p.allow_vpce.extend(a.allow_vpce.iter().cloned());
-    p.allow_instance_type
-        .extend(a.allow_instance_type.iter().cloned());
-    p.allow_image.extend(a.allow_image.iter().cloned());
-    p.admin_role.extend(a.admin_role.iter().cloned());
-    if a.required_tag.is_some() {
-        p.required_tag = a.required_tag.clone();
-    }
-    if a.max_session_seconds.is_some() {
-        p.max_session_seconds = a.max_session_seconds;
-    }
-    // NaN compares false with everything and infinity is never exceeded: either would switch the rule off.
-    if let Some(v) = p.max_session_seconds {
-        if !v.is_finite() || v < 0.0 {
-            return Err(Error::Usage(format!(
-                "max-session-seconds must be a finite number of seconds, 0 or more (got {v})"
-            )));
-        }
-    }
-    Ok(p)
-}
-
 /// The most intervals a histogram prints: a year by the hour is 8,760.
 const MAX_HISTOGRAM_BUCKETS: usize = 10_000;
 
-/// The largest `--max-object-mb`: objects are held in memory whole, a few at a time.
-const MAX_OBJECT_MB: u64 = 16 * 1024;
-
-/// More decode threads than this only adds start-up and contention (2,048 took 31 s on 24 events); the
-/// pipeline is bounded by the single writer long before.
-const MAX_THREADS: usize = 256;
-
-fn thread_pool(threads: Option<usize>) -> Result<(), Error> {
+/// Size rayon's global pool (only the first call configures it; a second ingest in one process keeps it).
+fn thread_pool(threads: Option<usize>) {
     if let Some(n) = threads {
-        if n == 0 || n > MAX_THREADS {
-            return Err(Error::Usage(format!(
-                "--threads must be between 1 and {MAX_THREADS} (got {n})"
-            )));
-        }
-        // Only the first call configures the global pool; a second ingest in one process keeps it.
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global();
     }
-    Ok(())
 }
 
-fn writer_config(index: std::path::PathBuf, c: &IngestCommon) -> Result<WriterConfig, Error> {
-    if c.merge_max_docs < 2 {
-        return Err(Error::Usage("--merge-max-docs must be at least 2".into()));
-    }
-    if c.memory_mb < 32 {
-        return Err(Error::Usage("--memory-mb must be at least 32".into()));
-    }
-    if c.max_object_mb == 0 || c.max_object_mb > MAX_OBJECT_MB {
-        return Err(Error::Usage(format!(
-            "--max-object-mb must be between 1 and {MAX_OBJECT_MB}"
-        )));
-    }
-    // tantivy needs at least 15 MB per indexing thread; two threads keep up with decode on 2 cores.
-    let threads = (c.memory_mb / 16).clamp(1, 2);
-    Ok(WriterConfig {
-        dir: index,
-        heap_bytes: c.memory_mb * 1024 * 1024,
-        threads,
-        reindex: c.reindex,
-        commit_every: c.commit_every,
-        dry_run: c.dry_run,
-        omit: omit(&c.bench_omit),
-        max_inflated: c.max_object_mb * 1024 * 1024,
-        merge: crate::index::merge::MergeConfig {
-            max_docs: c.merge_max_docs,
-            parallel: threads,
-            ..Default::default()
-        },
-    })
-}
-
-fn omit(parts: &[args::OmitPart]) -> crate::index::schema::Omit {
-    let has = |p| parts.contains(&p);
-    crate::index::schema::Omit {
-        text: has(args::OmitPart::Text),
-        paths: has(args::OmitPart::Paths),
-        keywords: has(args::OmitPart::Keywords),
-        record: has(args::OmitPart::Record),
-    }
-}
-
-fn aws_options(a: &args::AwsArgs) -> AwsOptions {
-    AwsOptions {
-        profile: a.profile.clone(),
-        region: a.region.clone(),
-        endpoint_url: a.endpoint_url.clone(),
-        ..Default::default()
-    }
-}
-
-/// Resolve an ingest command (a subcommand or a job file) into sources, then run them with one writer.
+/// Resolve an ingest command (a subcommand or a job file) into a plan, then run its sources with one
+/// writer.
 fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result<i32, Error> {
-    let now = crate::query::time::now_ms();
-    let time = |s: &Option<String>| {
-        s.as_deref()
-            .map(|t| crate::query::time::parse_time(t, now))
-            .transpose()
-    };
-    let (sources, concurrency, threads, job_index) = match (a.config, a.source) {
-        (Some(path), _) => {
-            let j = job::load(&path)?;
-            (
-                j.sources,
-                j.concurrency,
-                j.threads.or(a.common.threads),
-                j.index,
-            )
-        }
-        (None, Some(IngestSource::Cloudtrail(c))) => {
-            let mut sources = Vec::new();
-            let mut local = Vec::new();
-            let filter = TrailFilter {
-                accounts: c.accounts.clone(),
-                regions: c.regions.clone(),
-                since_ms: time(&c.since)?,
-                until_ms: time(&c.until)?,
-            };
-            for i in &c.inputs {
-                match S3Url::parse(i) {
-                    Some(url) => sources.push(JobSource::CloudtrailS3 {
-                        url,
-                        filter: filter.clone(),
-                        aws: aws_options(&c.aws),
-                    }),
-                    None if i.starts_with("s3:") => {
-                        return Err(Error::Usage(format!("not an s3:// URL: {i}")))
-                    }
-                    None => local.push(std::path::PathBuf::from(i)),
-                }
-            }
-            if !local.is_empty() {
-                sources.insert(0, JobSource::CloudtrailLocal(local, filter));
-            }
-            (sources, c.concurrency, a.common.threads, None)
-        }
-        (None, Some(IngestSource::StudioLogs(s))) => {
-            let cfg = LogsConfig {
-                log_group: s.log_group.clone(),
-                stream_prefix: s.stream_prefix.clone(),
-                since_ms: time(&s.since)?,
-                account: s.account.clone(),
-                aws: aws_options(&s.aws),
-            };
-            let src = if s.inputs.is_empty() {
-                JobSource::StudioLogsApi(cfg)
-            } else {
-                JobSource::StudioLogsFiles(s.inputs.clone(), cfg)
-            };
-            (vec![src], s.concurrency, a.common.threads, None)
-        }
-        (None, None) => {
-            return Err(Error::Usage(
-                "ingest needs a source (cloudtrail, studio-logs) or --config FILE".into(),
-            ))
-        }
-    };
-    let index = config::index_dir(index_flag.or(job_index))?;
-    thread_pool(threads)?;
+    let plan = config::ingest_plan(index_flag, &a)?;
+    thread_pool(plan.threads);
+    let concurrency = plan.concurrency;
     let started = Instant::now();
     let msgs = Messages::new();
-    let mut writer = Writer::open(&writer_config(index, &a.common)?)?;
+    let mut writer = Writer::open(&plan.writer)?;
     let mut summaries = Vec::new();
-    for src in &sources {
+    for src in &plan.sources {
         let s = match src {
             JobSource::CloudtrailLocal(paths, filter) => {
                 sources::cloudtrail_local(&mut writer, paths, filter, &msgs)?
@@ -824,17 +597,17 @@ fn ingest(index_flag: Option<std::path::PathBuf>, a: args::IngestArgs) -> Result
                 sources::studio_logs_files(&mut writer, inputs, cfg, concurrency, &msgs)?
             }
         };
-        if a.common.summary == SummaryFormat::Text {
+        if plan.summary == SummaryFormat::Text {
             render::summary::ingest(&s);
         }
         summaries.push(s);
     }
     let fin = writer.finish()?;
-    if a.common.summary == SummaryFormat::Text && !a.common.dry_run {
+    if plan.summary == SummaryFormat::Text && !plan.dry_run {
         render::summary::finished(&fin);
     }
     let failed = summaries.iter().any(Summary::failed);
-    if a.common.summary == SummaryFormat::Json {
+    if plan.summary == SummaryFormat::Json {
         let mut out = std::io::stdout().lock();
         let v = if summaries.len() == 1 {
             serde_json::to_value(&summaries[0])

@@ -3,6 +3,8 @@
 //! Owns the on-disk layout (a tantivy directory), turning events into documents, the ingest ledger
 //! committed atomically with the data, and executing queries (`search`, `stats`, `info`).
 
+mod collect;
+mod compile;
 pub mod histogram;
 pub mod merge;
 pub mod phrase;

@@ -1,36 +1,34 @@
-//! Reading: the query tree compiled to tantivy queries, hits in a deterministic order, counts, stats and
-//! the index's own facts.
+//! Reading: requests run against the committed index — hits in a deterministic order with their columns
+//! and records, counts, groups, stats, histograms and the index's own facts. Query compilation is in
+//! `compile`, the collectors in `collect`.
 //!
 //! Order: newest first (or oldest first), ties broken by the eventID's digest, so the same index and
 //! query always print the same lines.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
-
-use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::ops::Bound;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use tantivy::collector::{Collector, Count, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, InvertedIndexRangeQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
-};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use tantivy::collector::Count;
+use tantivy::columnar::StrColumn;
+use tantivy::query::Query;
+use tantivy::query::TermQuery;
 use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::{
-    DateTime, DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, Searcher,
-    SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
+    TERMINATED,
 };
 
-use super::phrase::VerifiedPhrase;
-use super::schema::{id_hash, Fields, DOC_LEDGER, F_IDH, PATH_SEP, TEXT_TOKENIZER};
+pub use super::collect::Group;
+use super::collect::{first_ord, ord_str, CountByColumn, GroupByColumn, MatchedDocs, TopByTime};
+use super::compile::{nearest_fields, prefix_successor, Compiler};
+use super::schema::{Fields, DOC_LEDGER, PATH_SEP};
 use super::write::{read_payload, CommitPayload};
 use super::{open, tv, IndexError};
 use crate::catalog::{self, names, FieldKind};
 use crate::normalise::time::{MAX_MS, MIN_MS};
-use crate::query::time::{now_ms, parse_time};
 use crate::query::{Node, Value};
 
 /// Records fetched at once, in parallel, for hits in order: inflating doc-store blocks is most of the
@@ -51,22 +49,26 @@ pub struct SearchRequest {
 pub struct Hit {
     pub time_ms: i64,
     pub event_id: String,
-    pub values: Vec<Option<String>>,
+    /// The names asked for, in the order of `values`; read them with [`Hit::get`].
+    columns: &'static [&'static str],
+    values: Vec<Option<String>>,
     pub raw: Vec<u8>,
 }
 
-/// Hits that share the value of a key column (see [`Reader::group_by`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    /// The key's value; `None` for hits without one.
-    pub key: Option<String>,
-    pub count: u64,
-    pub first_ms: i64,
-    pub last_ms: i64,
-    /// Per column asked for: its distinct values among the group's hits.
-    pub distinct: Vec<BTreeSet<String>>,
-    /// Per column asked for: how many of the group's hits have a value.
-    pub present: Vec<u64>,
+impl Hit {
+    /// The value of a named column asked for (`None`: the hit has none). Asking for a column that was not
+    /// requested is a bug, caught in debug builds.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.columns.iter().position(|c| *c == name);
+        debug_assert!(i.is_some(), "column {name} was not asked for");
+        i.and_then(|i| self.values.get(i))
+            .and_then(|v| v.as_deref())
+    }
+
+    /// As [`Hit::get`], owned.
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string)
+    }
 }
 
 /// Facts about an index.
@@ -92,9 +94,6 @@ pub struct Reader {
     reader: IndexReader,
 }
 
-/// Sort key: smaller sorts first. Newest-first negates the time; ties go by the eventID's digest.
-type Key = (i64, u64);
-
 impl Reader {
     pub fn open(dir: &Path) -> Result<Reader, IndexError> {
         let (mut index, fields) = open(dir, false)?;
@@ -114,6 +113,15 @@ impl Reader {
         })
     }
 
+    /// Compile a request into one tantivy query: the tree, the time window, and never a ledger document.
+    pub fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
+        Compiler {
+            index: &self.index,
+            fields: &self.fields,
+        }
+        .compile(req)
+    }
+
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
@@ -122,209 +130,13 @@ impl Reader {
         tv(&self.dir)
     }
 
-    /// Compile a request into one tantivy query: the tree, the time window, and never a ledger document.
-    pub fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, self.node(&req.node)?),
-            (
-                Occur::MustNot,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.doc, DOC_LEDGER),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ];
-        if req.since_ms.is_some() || req.until_ms.is_some() {
-            // A bound beyond what the index can hold is no bound at all (an open end stays open): no
-            // stored time lies outside [MIN_MS, MAX_MS].
-            let lo = req
-                .since_ms
-                .filter(|t| *t > MIN_MS)
-                .map(|t| Bound::Included(self.date_term(t)))
-                .unwrap_or(Bound::Unbounded);
-            let hi = req
-                .until_ms
-                .filter(|t| *t <= MAX_MS)
-                .map(|t| Bound::Excluded(self.date_term(t)))
-                .unwrap_or(Bound::Unbounded);
-            if !matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
-                clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
-            }
-        }
-        Ok(Box::new(BooleanQuery::new(clauses)))
-    }
-
-    /// The term of a time bound, at the column's millisecond precision (`from_field_date_for_search`
-    /// truncates to seconds, which made `--until 10:00:00.001` exclude 10:00:00.000), clamped to the
-    /// times the index can hold (tantivy keeps i64 nanoseconds; beyond, the value would wrap).
-    fn date_term(&self, ms: i64) -> Term {
-        Term::from_field_date(
-            self.fields.time,
-            DateTime::from_timestamp_millis(ms.clamp(MIN_MS, MAX_MS)),
-        )
-    }
-
-    fn node(&self, n: &Node) -> Result<Box<dyn Query>, IndexError> {
-        Ok(match n {
-            Node::All => Box::new(AllQuery),
-            Node::And(v) => Box::new(BooleanQuery::new(
-                v.iter()
-                    .map(|x| self.node(x).map(|q| (Occur::Must, q)))
-                    .collect::<Result<_, _>>()?,
-            )),
-            Node::Or(v) => Box::new(BooleanQuery::new(
-                v.iter()
-                    .map(|x| self.node(x).map(|q| (Occur::Should, q)))
-                    .collect::<Result<_, _>>()?,
-            )),
-            Node::Not(x) => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
-                (Occur::MustNot, self.node(x)?),
-            ])),
-            Node::Text(v) => {
-                let msg = self.fields.named(names::MESSAGE).map(|(f, _)| f);
-                let mut qs = vec![(Occur::Should, self.text_query(self.fields.text, v)?)];
-                if let Some(m) = msg {
-                    qs.push((Occur::Should, self.text_query(m, v)?));
-                }
-                // Identifiers are not in full text; a bare identifier is looked up whole in each of them.
-                if let Value::Word(w) | Value::Quoted(w) = v {
-                    for def in catalog::id_fields() {
-                        qs.push((Occur::Should, self.id_term(&def.name, w)));
-                    }
-                }
-                Box::new(BooleanQuery::new(qs))
-            }
-            Node::Field { field, value } => self.field_query(field, value)?,
-        })
-    }
-
-    fn id_term(&self, name: &str, value: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_u64(self.fields.hash, id_hash(name, value)),
-            IndexRecordOption::Basic,
-        ))
-    }
-
-    fn field_query(&self, name: &str, v: &Value) -> Result<Box<dyn Query>, IndexError> {
-        if let Some(def) = catalog::lookup(name).filter(|d| d.kind == FieldKind::Id) {
-            return match v {
-                Value::Word(s) | Value::Quoted(s) => Ok(self.id_term(&def.name, s)),
-                _ => Err(IndexError::Query(format!(
-                    "{name} is an identifier: it matches whole values only ({name}:VALUE), not prefixes, ranges or *"
-                ))),
-            };
-        }
-        match self.fields.named(name) {
-            Some((f, FieldKind::Keyword)) => Ok(keyword_query(f, "", v, false)),
-            Some((f, FieldKind::KeywordCi)) => Ok(keyword_query(f, "", v, true)),
-            Some((f, FieldKind::Text)) => self.text_query(f, v),
-            Some((_, FieldKind::Date)) => self.date_query(name, v),
-            Some((_, FieldKind::Path | FieldKind::Id)) => {
-                unreachable!("the path row and identifiers have no field of their own")
-            }
-            None => Ok(keyword_query(
-                self.fields.path,
-                &format!("{name}{PATH_SEP}"),
-                v,
-                false,
-            )),
-        }
-    }
-
-    fn date_query(&self, name: &str, v: &Value) -> Result<Box<dyn Query>, IndexError> {
-        let now = now_ms();
-        let t = |s: &str| parse_time(s, now).map_err(|e| IndexError::Query(format!("{name}: {e}")));
-        let (lo, hi) = match v {
-            Value::Range { lo, hi } => (
-                map_bound(lo, |s| t(s).map(|ms| self.date_term(ms)))?,
-                map_bound(hi, |s| t(s).map(|ms| self.date_term(ms)))?,
-            ),
-            Value::Word(s) | Value::Quoted(s) => {
-                let ms = t(s)?;
-                (
-                    Bound::Included(self.date_term(ms)),
-                    Bound::Included(self.date_term(ms)),
-                )
-            }
-            Value::Any => return Ok(Box::new(AllQuery)),
-            Value::Prefix(_) => {
-                return Err(IndexError::Query(format!(
-                "{name} takes a time or a range ({name}:[2024-05-01 TO 2024-05-08]), not a prefix"
-            )))
-            }
-        };
-        if matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
-            return Ok(Box::new(AllQuery));
-        }
-        Ok(Box::new(RangeQuery::new(lo, hi)))
-    }
-
-    fn text_query(&self, f: Field, v: &Value) -> Result<Box<dyn Query>, IndexError> {
-        let words = |s: &str| -> Vec<String> {
-            let mut an = self
-                .index
-                .tokenizers()
-                .get(TEXT_TOKENIZER)
-                .expect("tokenizer registered on open");
-            let mut ts = an.token_stream(s);
-            let mut out = Vec::new();
-            while ts.advance() {
-                out.push(ts.token().text.clone());
-            }
-            out
-        };
-        Ok(match v {
-            Value::Word(s) | Value::Quoted(s) => {
-                let ws = words(s);
-                match ws.len() {
-                    0 => Box::new(EmptyQuery),
-                    1 => Box::new(TermQuery::new(
-                        Term::from_field_text(f, &ws[0]),
-                        IndexRecordOption::Basic,
-                    )),
-                    _ if f == self.fields.text => Box::new(VerifiedPhrase::new(
-                        f,
-                        self.fields.raw,
-                        ws,
-                        self.index
-                            .tokenizers()
-                            .get(TEXT_TOKENIZER)
-                            .expect("tokenizer registered on open"),
-                    )),
-                    _ => Box::new(PhraseQuery::new(
-                        ws.iter().map(|w| Term::from_field_text(f, w)).collect(),
-                    )),
-                }
-            }
-            Value::Prefix(p) => {
-                let ws = words(p);
-                match ws.as_slice() {
-                    [] => Box::new(AllQuery),
-                    [w] => prefix_query(f, w),
-                    _ => {
-                        return Err(IndexError::Query(format!(
-                            "a full-text prefix must be one word: {p:?}*"
-                        )))
-                    }
-                }
-            }
-            Value::Any => Box::new(AllQuery),
-            Value::Range { .. } => {
-                return Err(IndexError::Query(
-                    "a range needs a field: field:[A TO B]".into(),
-                ))
-            }
-        })
-    }
-
     /// Every hit of `req`, in order, at most `limit`; `each` is called per hit (records fetched one by
     /// one, so `--all` holds only the sort keys).
     pub fn for_each_hit(
         &self,
         req: &SearchRequest,
         limit: Option<usize>,
-        columns: &[&str],
+        columns: &'static [&'static str],
         each: impl FnMut(Hit) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         self.for_each_hit_with(req, limit, columns, true, each)
@@ -335,7 +147,7 @@ impl Reader {
         &self,
         req: &SearchRequest,
         limit: Option<usize>,
-        columns: &[&str],
+        columns: &'static [&'static str],
         with_raw: bool,
         mut each: impl FnMut(Hit) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
@@ -349,7 +161,7 @@ impl Reader {
     pub fn for_each_chunk(
         &self,
         req: &SearchRequest,
-        columns: &[&str],
+        columns: &'static [&'static str],
         each: impl FnMut(Vec<Hit>) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         self.walk(req, None, columns, true, each)
@@ -359,7 +171,7 @@ impl Reader {
         &self,
         req: &SearchRequest,
         limit: Option<usize>,
-        columns: &[&str],
+        columns: &'static [&'static str],
         with_raw: bool,
         mut each: impl FnMut(Vec<Hit>) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
@@ -398,6 +210,7 @@ impl Reader {
                 .map(|(&(key, addr), raw)| Hit {
                     time_ms: if req.oldest_first { key.0 } else { -key.0 },
                     event_id: event_id_of(&raw),
+                    columns,
                     values: cols.values(addr, &raw),
                     raw,
                 })
@@ -414,7 +227,7 @@ impl Reader {
         &self,
         req: &SearchRequest,
         key: &str,
-        columns: &[&str],
+        columns: &'static [&'static str],
     ) -> Result<Vec<Group>, IndexError> {
         for name in std::iter::once(&key).chain(columns) {
             let keyword_column = catalog::lookup(name).is_some_and(|d| {
@@ -433,7 +246,7 @@ impl Reader {
                 &q,
                 &GroupByColumn {
                     key: key.to_string(),
-                    columns: columns.iter().map(|c| c.to_string()).collect(),
+                    columns,
                 },
             )
             .map_err(self.err())?;
@@ -670,7 +483,7 @@ impl Reader {
             dir: self.dir.clone(),
             events: count(Node::All)?,
             cloudtrail_events: count(kind("cloudtrail"))?,
-            studio_log_events: count(kind("studio-log"))?,
+            studio_log_events: count(kind(crate::model::KIND_STUDIO_LOG))?,
             objects,
             size_bytes: dir_size(&self.dir),
             segments: searcher.segment_readers().len(),
@@ -678,85 +491,6 @@ impl Reader {
             newest_ms: newest,
             payload: read_payload(&self.index),
         })
-    }
-}
-
-fn map_bound<T>(
-    b: &Bound<String>,
-    f: impl Fn(&str) -> Result<T, IndexError>,
-) -> Result<Bound<T>, IndexError> {
-    Ok(match b {
-        Bound::Included(s) => Bound::Included(f(s)?),
-        Bound::Excluded(s) => Bound::Excluded(f(s)?),
-        Bound::Unbounded => Bound::Unbounded,
-    })
-}
-
-/// The smallest string greater than every string that starts with `s`.
-fn prefix_successor(s: &str) -> String {
-    let mut chars: Vec<char> = s.chars().collect();
-    while let Some(c) = chars.pop() {
-        let mut n = c as u32 + 1;
-        while n <= char::MAX as u32 {
-            if let Some(next) = char::from_u32(n) {
-                chars.push(next);
-                return chars.into_iter().collect();
-            }
-            n += 1;
-        }
-    }
-    // Every char was char::MAX: there is no successor; a string no term reaches stands in.
-    "\u{10FFFF}\u{10FFFF}".into()
-}
-
-fn prefix_query(f: Field, prefix: &str) -> Box<dyn Query> {
-    Box::new(InvertedIndexRangeQuery::new(
-        Bound::Included(Term::from_field_text(f, prefix)),
-        Bound::Excluded(Term::from_field_text(f, &prefix_successor(prefix))),
-    ))
-}
-
-/// Exact, prefix, any and range on a whole-value field (`prefix` is the path part for the open path field).
-fn keyword_query(f: Field, path: &str, v: &Value, lowercase: bool) -> Box<dyn Query> {
-    let norm = |s: &str| {
-        let s = if lowercase {
-            s.to_lowercase()
-        } else {
-            s.to_string()
-        };
-        format!("{path}{s}")
-    };
-    match v {
-        Value::Word(s) | Value::Quoted(s) => Box::new(TermQuery::new(
-            Term::from_field_text(f, &norm(s)),
-            IndexRecordOption::Basic,
-        )),
-        Value::Prefix(p) => prefix_query(f, &norm(p)),
-        Value::Any => {
-            if path.is_empty() {
-                // Any value at all: every term of the field.
-                Box::new(InvertedIndexRangeQuery::new(
-                    Bound::Included(Term::from_field_text(f, "")),
-                    Bound::Unbounded,
-                ))
-            } else {
-                prefix_query(f, path)
-            }
-        }
-        Value::Range { lo, hi } => {
-            let b = |x: &Bound<String>, upper: bool| match x {
-                Bound::Included(s) => Bound::Included(Term::from_field_text(f, &norm(s))),
-                Bound::Excluded(s) => Bound::Excluded(Term::from_field_text(f, &norm(s))),
-                Bound::Unbounded if upper => {
-                    Bound::Excluded(Term::from_field_text(f, &prefix_successor(path)))
-                }
-                Bound::Unbounded => Bound::Included(Term::from_field_text(f, path)),
-            };
-            if path.is_empty() && matches!(hi, Bound::Unbounded) {
-                return Box::new(InvertedIndexRangeQuery::new(b(lo, false), Bound::Unbounded));
-            }
-            Box::new(InvertedIndexRangeQuery::new(b(lo, false), b(hi, true)))
-        }
     }
 }
 
@@ -858,414 +592,4 @@ fn event_id_of(raw: &[u8]) -> String {
         .and_then(|i| i.event_id)
         .map(|c| c.into_owned())
         .unwrap_or_default()
-}
-
-/// Top hits by (time, eventID); `limit: usize::MAX` keeps them all.
-struct TopByTime {
-    limit: usize,
-    oldest_first: bool,
-}
-
-struct TopByTimeSegment {
-    seg: SegmentOrdinal,
-    limit: usize,
-    oldest_first: bool,
-    time: Option<Column<DateTime>>,
-    ids: Option<Column<u64>>,
-    /// Max-heap on the key: the worst kept hit is on top.
-    heap: std::collections::BinaryHeap<(Key, DocId)>,
-}
-
-impl TopByTimeSegment {
-    fn key_time(&self, doc: DocId) -> i64 {
-        let t = self
-            .time
-            .as_ref()
-            .and_then(|c| c.first(doc))
-            .map(|d| d.into_timestamp_millis())
-            .unwrap_or(i64::MIN);
-        if self.oldest_first {
-            t
-        } else {
-            -t
-        }
-    }
-    fn id(&self, doc: DocId) -> u64 {
-        self.ids.as_ref().and_then(|c| c.first(doc)).unwrap_or(0)
-    }
-}
-
-impl SegmentCollector for TopByTimeSegment {
-    type Fruit = Vec<(Key, DocAddress)>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        let t = self.key_time(doc);
-        if self.heap.len() < self.limit {
-            let id = self.id(doc);
-            self.heap.push(((t, id), doc));
-            return;
-        }
-        let worst_t = self.heap.peek().map(|w| w.0 .0).unwrap_or(i64::MAX);
-        if t > worst_t {
-            return;
-        }
-        let key = (t, self.id(doc));
-        if let Some(w) = self.heap.peek() {
-            if key < w.0 {
-                self.heap.pop();
-                self.heap.push((key, doc));
-            }
-        }
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        let seg = self.seg;
-        self.heap
-            .into_iter()
-            .map(|(k, d)| (k, DocAddress::new(seg, d)))
-            .collect()
-    }
-}
-
-impl Collector for TopByTime {
-    type Fruit = Vec<(Key, DocAddress)>;
-    type Child = TopByTimeSegment;
-
-    fn for_segment(
-        &self,
-        seg: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<TopByTimeSegment> {
-        Ok(TopByTimeSegment {
-            seg,
-            limit: self.limit,
-            oldest_first: self.oldest_first,
-            time: reader.fast_fields().date(names::EVENT_TIME).ok(),
-            ids: reader.fast_fields().u64(F_IDH).ok(),
-            heap: Default::default(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        let mut all: Vec<(Key, DocAddress)> = fruits.into_iter().flatten().collect();
-        all.sort_by_key(|a| a.0);
-        all.truncate(self.limit);
-        Ok(all)
-    }
-}
-
-/// Hits per value of a keyword fast field.
-struct CountByColumn {
-    field: String,
-}
-
-struct CountByColumnSegment {
-    col: Option<StrColumn>,
-    counts: Vec<u64>,
-}
-
-impl SegmentCollector for CountByColumnSegment {
-    type Fruit = HashMap<String, u64>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        if let Some(c) = &self.col {
-            for ord in c.term_ords(doc) {
-                self.counts[ord as usize] += 1;
-            }
-        }
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        let mut out = HashMap::new();
-        for (ord, n) in self.counts.iter().enumerate() {
-            if *n > 0 {
-                if let Some(s) = ord_str(&self.col, ord as u64) {
-                    out.insert(s, *n);
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Collector for CountByColumn {
-    type Fruit = HashMap<String, u64>;
-    type Child = CountByColumnSegment;
-
-    fn for_segment(
-        &self,
-        _: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        let col = reader.fast_fields().str(&self.field)?;
-        let n = col.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        Ok(CountByColumnSegment {
-            col,
-            counts: vec![0; n],
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        let mut out: HashMap<String, u64> = HashMap::new();
-        for f in fruits {
-            for (k, v) in f {
-                *out.entry(k).or_default() += v;
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// The matching documents of each segment, as a bitmap (segment order).
-struct MatchedDocs;
-
-struct MatchedDocsSegment {
-    bits: Vec<bool>,
-}
-
-impl SegmentCollector for MatchedDocsSegment {
-    type Fruit = (SegmentOrdinal, Vec<bool>);
-    fn collect(&mut self, doc: DocId, _: Score) {
-        self.bits[doc as usize] = true;
-    }
-    fn harvest(self) -> Self::Fruit {
-        (0, self.bits)
-    }
-}
-
-impl Collector for MatchedDocs {
-    type Fruit = Vec<Vec<bool>>;
-    type Child = MatchedDocsSegmentOrd;
-
-    fn for_segment(
-        &self,
-        seg: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        Ok(MatchedDocsSegmentOrd {
-            seg,
-            inner: MatchedDocsSegment {
-                bits: vec![false; reader.max_doc() as usize],
-            },
-        })
-    }
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-    fn merge_fruits(
-        &self,
-        fruits: Vec<(SegmentOrdinal, Vec<bool>)>,
-    ) -> tantivy::Result<Self::Fruit> {
-        let mut f = fruits;
-        f.sort_by_key(|x| x.0);
-        Ok(f.into_iter().map(|x| x.1).collect())
-    }
-}
-
-struct MatchedDocsSegmentOrd {
-    seg: SegmentOrdinal,
-    inner: MatchedDocsSegment,
-}
-
-impl SegmentCollector for MatchedDocsSegmentOrd {
-    type Fruit = (SegmentOrdinal, Vec<bool>);
-    fn collect(&mut self, doc: DocId, s: Score) {
-        self.inner.collect(doc, s)
-    }
-    fn harvest(self) -> Self::Fruit {
-        (self.seg, self.inner.harvest().1)
-    }
-}
-
-/// Groups hits by a key column; see [`Reader::group_by`].
-struct GroupByColumn {
-    key: String,
-    columns: Vec<String>,
-}
-
-/// A group within one segment: ordinals, not strings.
-struct SegmentGroup {
-    count: u64,
-    first_ms: i64,
-    last_ms: i64,
-    ords: Vec<FxHashSet<u64>>,
-    present: Vec<u64>,
-}
-
-struct GroupByColumnSegment {
-    key: Option<StrColumn>,
-    columns: Vec<Option<StrColumn>>,
-    time: Option<Column<DateTime>>,
-    /// By the key's ordinal (`u64::MAX`: no key).
-    groups: FxHashMap<u64, SegmentGroup>,
-}
-
-/// A column's value at `doc` as an ordinal (keyword columns hold one value an event).
-fn first_ord(col: &Option<StrColumn>, doc: DocId) -> Option<u64> {
-    col.as_ref().and_then(|c| c.term_ords(doc).next())
-}
-
-fn ord_str(col: &Option<StrColumn>, ord: u64) -> Option<String> {
-    let mut s = String::new();
-    col.as_ref()?.ord_to_str(ord, &mut s).ok()?.then_some(s)
-}
-
-impl SegmentCollector for GroupByColumnSegment {
-    type Fruit = FxHashMap<Option<String>, Group>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        let key = first_ord(&self.key, doc).unwrap_or(u64::MAX);
-        let t = self
-            .time
-            .as_ref()
-            .and_then(|c| c.first(doc))
-            .map(|d| d.into_timestamp_millis())
-            .unwrap_or(i64::MIN);
-        let n = self.columns.len();
-        let g = self.groups.entry(key).or_insert_with(|| SegmentGroup {
-            count: 0,
-            first_ms: t,
-            last_ms: t,
-            ords: vec![FxHashSet::default(); n],
-            present: vec![0; n],
-        });
-        g.count += 1;
-        g.first_ms = g.first_ms.min(t);
-        g.last_ms = g.last_ms.max(t);
-        for (i, col) in self.columns.iter().enumerate() {
-            if let Some(o) = first_ord(col, doc) {
-                g.ords[i].insert(o);
-                g.present[i] += 1;
-            }
-        }
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        let mut out = FxHashMap::default();
-        for (key, g) in self.groups {
-            let key = if key == u64::MAX {
-                None
-            } else {
-                ord_str(&self.key, key)
-            };
-            let distinct = g
-                .ords
-                .iter()
-                .zip(&self.columns)
-                .map(|(ords, col)| ords.iter().filter_map(|&o| ord_str(col, o)).collect())
-                .collect();
-            merge_group(
-                &mut out,
-                Group {
-                    key,
-                    count: g.count,
-                    first_ms: g.first_ms,
-                    last_ms: g.last_ms,
-                    distinct,
-                    present: g.present,
-                },
-            );
-        }
-        out
-    }
-}
-
-fn merge_group(into: &mut FxHashMap<Option<String>, Group>, g: Group) {
-    match into.get_mut(&g.key) {
-        None => {
-            into.insert(g.key.clone(), g);
-        }
-        Some(m) => {
-            m.count += g.count;
-            m.first_ms = m.first_ms.min(g.first_ms);
-            m.last_ms = m.last_ms.max(g.last_ms);
-            for (a, b) in m.distinct.iter_mut().zip(g.distinct) {
-                a.extend(b);
-            }
-            for (a, b) in m.present.iter_mut().zip(g.present) {
-                *a += b;
-            }
-        }
-    }
-}
-
-impl Collector for GroupByColumn {
-    type Fruit = FxHashMap<Option<String>, Group>;
-    type Child = GroupByColumnSegment;
-
-    fn for_segment(
-        &self,
-        _: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        let ff = reader.fast_fields();
-        Ok(GroupByColumnSegment {
-            key: ff.str(&self.key)?,
-            columns: self
-                .columns
-                .iter()
-                .map(|c| ff.str(c))
-                .collect::<tantivy::Result<_>>()?,
-            time: ff.date(names::EVENT_TIME).ok(),
-            groups: FxHashMap::default(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        let mut out = FxHashMap::default();
-        for f in fruits {
-            for g in f.into_values() {
-                merge_group(&mut out, g);
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// "the nearest names are …": the catalogue's fields closest to `name` (by edit distance, ignoring case).
-fn nearest_fields(name: &str) -> String {
-    let lower = name.to_lowercase();
-    let mut scored: Vec<(usize, &str)> = catalog::fields()
-        .iter()
-        .filter(|f| f.kind != FieldKind::Path)
-        .map(|f| {
-            (
-                edit_distance(&lower, &f.name.to_lowercase()),
-                f.name.as_str(),
-            )
-        })
-        .collect();
-    scored.sort();
-    let names: Vec<&str> = scored.iter().take(5).map(|(_, n)| *n).collect();
-    format!(
-        "the nearest field names are {} (any CloudTrail path present in the index works too, e.g. requestParameters.userProfileName)",
-        names.join(", ")
-    )
-}
-
-/// Levenshtein distance, in characters (names are short).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

@@ -3,11 +3,10 @@
 //! Bounded channels between the stages give backpressure, so memory stays flat however large the input.
 //! The checkpoint (which objects are done) travels with each object's events and is committed with them.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -84,12 +83,33 @@ impl Summary {
     }
 }
 
+/// Why an object was not read whole: each is one failure class, reported with the object's name, and
+/// leaves the object not done (it is read again by the next run).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectError {
+    /// Not gzip that inflates, or inflates past `--max-object-mb`.
+    #[error("{0}")]
+    Gunzip(String),
+    /// A container damaged part-way; whole records before the damage were kept.
+    #[error("{0}")]
+    Damaged(String),
+    /// Nothing in it is CloudTrail (nor a digest, nor a control message).
+    #[error("{0}")]
+    NotCloudTrail(String),
+    /// Records that did not normalise, counted; the first one's reason.
+    #[error("{count} record(s) failed; the first: {first}")]
+    RecordsFailed { count: u64, first: String },
+    /// A Studio log file's lines that could not be read.
+    #[error("{0}")]
+    LogLines(String),
+}
+
 /// What decoding one object produced.
 pub struct Outcome {
     pub obj: ObjectRef,
     pub docs: Vec<PreparedDoc>,
     /// Why the object was not read whole (empty: it was).
-    pub errors: Vec<String>,
+    pub errors: Vec<ObjectError>,
     pub warnings: Vec<String>,
     pub records_failed: u64,
     pub skipped_as: Option<&'static str>,
@@ -140,9 +160,11 @@ pub fn cloudtrail_events(
         out.skipped_as = Some(SKIP_DIGEST_BODY);
         return (out, events);
     }
-    out.errors.extend(gz_err);
-    out.errors.extend(d.damage.clone());
-    out.errors.extend(d.not_cloudtrail());
+    out.errors.extend(gz_err.map(ObjectError::Gunzip));
+    out.errors
+        .extend(d.damage.clone().map(ObjectError::Damaged));
+    out.errors
+        .extend(d.not_cloudtrail().map(ObjectError::NotCloudTrail));
     out.control_messages = d.control_messages;
     out.values_not_cloudtrail = d.other_values.count;
     if d.other_values.count > 0 && !d.records.is_empty() {
@@ -175,40 +197,16 @@ pub fn cloudtrail_events(
     }
     out.records_failed = failed.count;
     if let Some(first) = failed.first {
-        out.errors.push(format!(
-            "{} record(s) failed; the first: {first}",
-            failed.count
-        ));
+        out.errors.push(ObjectError::RecordsFailed {
+            count: failed.count,
+            first,
+        });
     }
     (out, events)
 }
 
 /// Warnings printed per object (unknown eventVersion majors): one tells the story.
 const MAX_WARNINGS_PER_OBJECT: usize = 1;
-
-/// A progress bar on a terminal, nothing otherwise.
-pub fn progress(total: Option<u64>, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = match total {
-        Some(n) => ProgressBar::new(n),
-        None => ProgressBar::new_spinner(),
-    };
-    pb.set_draw_target(ProgressDrawTarget::stderr());
-    let tmpl = if total.is_some() {
-        "{spinner} {prefix} [{bar:30}] {pos}/{len} objects, {msg} ({per_sec}, eta {eta})"
-    } else {
-        "{spinner} {prefix} {pos} objects, {msg} ({per_sec})"
-    };
-    pb.set_style(
-        ProgressStyle::with_template(tmpl)
-            .expect("template is valid")
-            .progress_chars("=> "),
-    );
-    pb.set_prefix(what.to_string());
-    pb
-}
 
 /// Drive fetched objects through decode into the writer. `fetched` yields each object with its bytes or
 /// the reason it could not be fetched; it is consumed on the rayon pool, so the fetcher runs meanwhile.
@@ -263,7 +261,8 @@ pub fn run<T: Send>(
                     }
                     // One line per object, however many of its records failed.
                     if !o.errors.is_empty() {
-                        msgs.error(&o.obj.name, &o.errors.join("; "));
+                        let why: Vec<String> = o.errors.iter().map(ToString::to_string).collect();
+                        msgs.error(&o.obj.name, &why.join("; "));
                     }
                     summary.records_failed += o.records_failed;
                     summary.control_messages += o.control_messages;
@@ -324,4 +323,47 @@ pub fn read_local(
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(bytes: &[u8], max_inflated: u64) -> (Vec<ObjectError>, usize) {
+        let obj = ObjectRef {
+            name: "o".into(),
+            version: "1".into(),
+            size: bytes.len() as u64,
+        };
+        let (out, events) = cloudtrail_events(obj, bytes, max_inflated);
+        (out.errors, events.len())
+    }
+
+    #[test]
+    fn each_failure_class_is_its_own_error() {
+        let rec = r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"e1","awsRegion":"us-east-1","recipientAccountId":"111122223333"}"#;
+        let whole = format!(r#"{{"Records":[{rec}]}}"#);
+        assert_eq!(errors_of(whole.as_bytes(), 1 << 20), (vec![], 1));
+
+        let (e, n) = errors_of(whole.as_bytes(), 10);
+        assert!(matches!(&e[..], [ObjectError::Gunzip(_)]), "{e:?}");
+        assert_eq!(n, 0);
+
+        let cut = format!(r#"{{"Records":[{rec},{rec}"#);
+        let (e, n) = errors_of(&cut.as_bytes()[..cut.len() - 3], 1 << 20);
+        assert!(matches!(&e[..], [ObjectError::Damaged(_)]), "{e:?}");
+        assert_eq!(n, 1, "the whole record before the damage is kept");
+
+        let (e, _) = errors_of(br#"{"hello":"world"}"#, 1 << 20);
+        assert!(matches!(&e[..], [ObjectError::NotCloudTrail(_)]), "{e:?}");
+
+        let bad =
+            format!(r#"{{"Records":[{rec},{{"eventVersion":"1.08"}},{{"eventVersion":"1.08"}}]}}"#);
+        let (e, n) = errors_of(bad.as_bytes(), 1 << 20);
+        assert!(
+            matches!(&e[..], [ObjectError::RecordsFailed { count: 2, first }] if first.starts_with("record 2")),
+            "{e:?}"
+        );
+        assert_eq!(n, 1);
+    }
 }

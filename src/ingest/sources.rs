@@ -10,7 +10,7 @@ use crossbeam_channel::{bounded, Receiver};
 use futures::StreamExt;
 
 use super::{
-    process_cloudtrail, progress, read_local, run, Outcome, Summary, IN_FLIGHT_PER_THREAD,
+    process_cloudtrail, read_local, run, ObjectError, Outcome, Summary, IN_FLIGHT_PER_THREAD,
 };
 use crate::decode;
 use crate::index::write::prepare;
@@ -26,6 +26,9 @@ use crate::Error;
 /// Default number of objects fetched at once from S3: enough to hide request latency, few enough for
 /// small machines and the API's per-prefix rates.
 pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// The log group SageMaker Studio writes its app logs to.
+pub const DEFAULT_LOG_GROUP: &str = "/aws/sagemaker/studio";
 /// Streams read at once from CloudWatch Logs: GetLogEvents allows 25 requests/s per account and region.
 pub const LOG_STREAM_CONCURRENCY: usize = 4;
 /// The stream CloudWatch Logs writes when an export task checks the bucket; not a Studio stream.
@@ -70,7 +73,7 @@ fn drive<T: Send>(
     label: &str,
     total: Option<u64>,
 ) -> Result<(), Error> {
-    let pb = progress(total, label);
+    let pb = crate::render::progress::bar(total, label);
     msgs.attach(Some(pb.clone()));
     let res = run(writer, rx, process, msgs, summary, &pb);
     pb.finish_and_clear();
@@ -303,7 +306,7 @@ pub fn studio_logs_api(
         };
         todo.push((s.name, id, start, cp));
     }
-    let pb = progress(Some(todo.len() as u64), "studio-logs");
+    let pb = crate::render::progress::bar(Some(todo.len() as u64), "studio-logs");
     msgs.attach(Some(pb.clone()));
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
@@ -389,8 +392,8 @@ fn log_file_outcome(fields: &Fields, ctx: &GroupContext, obj: ObjectRef, bytes: 
     let (text, gz_err) = decode::gunzip_limited(bytes, fields.max_inflated);
     let stream = stream_from_export_path(&obj.name);
     let d = decode::studio_log::decode(&text, stream.as_deref());
-    let mut errors: Vec<String> = gz_err.into_iter().collect();
-    errors.extend(d.errors);
+    let mut errors: Vec<ObjectError> = gz_err.into_iter().map(ObjectError::Gunzip).collect();
+    errors.extend(d.errors.into_iter().map(ObjectError::LogLines));
     let lines = d
         .lines
         .into_iter()
@@ -449,7 +452,7 @@ pub fn studio_logs_files(
     }
     let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
     summary.objects_unchanged += unchanged;
-    let pb = progress(None, "studio-logs");
+    let pb = crate::render::progress::bar(None, "studio-logs");
     msgs.attach(Some(pb.clone()));
     let res = run(
         writer,

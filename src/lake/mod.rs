@@ -429,7 +429,7 @@ pub fn write(cfg: &WriteConfig, msgs: &Messages) -> Result<WriteSummary, Error> 
                         if let Some(first) = out.errors.first() {
                             summary.objects_failed += 1;
                             unit_failed = true;
-                            msgs.error(&o.obj.name, first);
+                            msgs.error(&o.obj.name, &first.to_string());
                         }
                         for w in out.warnings.iter().take(1) {
                             msgs.warn(&o.obj.name, w);

@@ -1,6 +1,7 @@
 //! The guardrail audit: rules kept as data in `schema/rules/` (one TOML file each), checked against the
 //! events in the index. A rule is a query plus, where a query cannot say it, a named check on each hit.
 
+use crate::catalog::names;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -544,9 +545,9 @@ fn domains_of_roles(
     };
     let mut map: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         Default::default();
-    r.for_each_chunk(&req, &["domainId"], |hits| {
+    r.for_each_chunk(&req, &[names::DOMAIN_ID], |hits| {
         for h in hits {
-            let Some(domain) = h.values.into_iter().next().flatten() else {
+            let Some(domain) = h.owned(names::DOMAIN_ID) else {
                 continue;
             };
             let rec: Json = serde_json::from_slice(&h.raw).unwrap_or(Json::Null);
@@ -654,10 +655,10 @@ pub fn audit(
         out.heads.push(RuleHead::of(rule));
         let req = scope.request(query::parse(&rule.query)?, true);
         let grouped = rule.check == Some(Check::StudioSessionWithoutSourceIdentity);
-        let columns: &[&str] = if grouped {
-            &["actor", "domainId", "roleArn"]
+        let columns: &'static [&'static str] = if grouped {
+            &[names::ACTOR, names::DOMAIN_ID, names::ROLE_ARN]
         } else {
-            &["actor"]
+            &[names::ACTOR]
         };
         let mut events = Vec::new();
         // Parsing and checking each record is most of an audit: done in parallel per chunk, kept in order.
@@ -669,9 +670,12 @@ pub fn audit(
                     if !check(rule, &rec, p, &cidrs) {
                         return None;
                     }
-                    let mut cols = h.values.into_iter();
-                    let actor = cols.next().flatten();
-                    let (domain, role) = (cols.next().flatten(), cols.next().flatten());
+                    let actor = h.owned(names::ACTOR);
+                    let (domain, role) = if grouped {
+                        (h.owned(names::DOMAIN_ID), h.owned(names::ROLE_ARN))
+                    } else {
+                        (None, None)
+                    };
                     let f = Finding {
                         rule: rule.id.clone(),
                         time: format_ms(h.time_ms),

@@ -8,6 +8,8 @@ pub mod report;
 pub mod sigma;
 pub mod usage;
 
+use crate::catalog::names;
+use crate::model::KIND_STUDIO_LOG;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -72,13 +74,13 @@ pub struct WhoRow {
 /// What `who` gathers per actor, from columns: principals, roles, source identities, errors, addresses,
 /// and why the actor is who it is.
 const WHO_COLUMNS: [&str; 7] = [
-    "userIdentity.arn",
-    "roleArn",
-    "sourceIdentity",
-    "errorCode",
-    "sourceIPAddress",
-    "actorBasis",
-    "actorIssuerEventID",
+    names::UI_ARN,
+    names::ROLE_ARN,
+    names::SOURCE_IDENTITY,
+    names::ERROR_CODE,
+    names::SOURCE_IP,
+    names::ACTOR_BASIS,
+    names::ACTOR_ISSUER_EVENT_ID,
 ];
 
 /// The eventName condition of an action (`Create*` is a prefix).
@@ -88,7 +90,7 @@ pub fn action_node(action: &str) -> Node {
         None => Value::Quoted(action.to_string()),
     };
     Node::Field {
-        field: "eventName".into(),
+        field: names::EVENT_NAME.into(),
         value,
     }
 }
@@ -101,30 +103,21 @@ pub fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error
 /// Who acted in the events `node` matches within the scope; by count descending, then actor.
 pub fn who_in(r: &Reader, node: Node, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
     let req = scope.request(node, true);
-    let groups = r.group_by(&req, "actor", &WHO_COLUMNS)?;
+    let groups = r.group_by(&req, names::ACTOR, &WHO_COLUMNS)?;
     let mut rows: Vec<WhoRow> = groups
         .into_iter()
-        .map(|g| {
-            // In the order of WHO_COLUMNS.
-            let mut d: Vec<Vec<String>> = g
-                .distinct
-                .into_iter()
-                .map(|s| s.into_iter().collect())
-                .collect();
-            let mut take = |i: usize| std::mem::take(&mut d[i]);
-            WhoRow {
-                actor: g.key.unwrap_or_else(|| "(unknown)".into()),
-                principal_arns: take(0),
-                role_arns: take(1),
-                source_identities: take(2),
-                count: g.count,
-                errors: g.present[3],
-                first_time: format_ms(g.first_ms),
-                last_time: format_ms(g.last_ms),
-                source_ip_addresses: take(4),
-                actor_bases: take(5),
-                actor_issuer_event_ids: take(6),
-            }
+        .map(|mut g| WhoRow {
+            principal_arns: g.take_distinct(names::UI_ARN),
+            role_arns: g.take_distinct(names::ROLE_ARN),
+            source_identities: g.take_distinct(names::SOURCE_IDENTITY),
+            count: g.count,
+            errors: g.present(names::ERROR_CODE),
+            first_time: format_ms(g.first_ms),
+            last_time: format_ms(g.last_ms),
+            source_ip_addresses: g.take_distinct(names::SOURCE_IP),
+            actor_bases: g.take_distinct(names::ACTOR_BASIS),
+            actor_issuer_event_ids: g.take_distinct(names::ACTOR_ISSUER_EVENT_ID),
+            actor: g.key.unwrap_or_else(|| "(unknown)".into()),
         })
         .collect();
     rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.actor.cmp(&b.actor)));
@@ -179,7 +172,13 @@ pub struct ActivityRow {
     pub actor_bases: Vec<String>,
 }
 
-const ACTIVITY_COLUMNS: [&str; 4] = ["eventName", "errorCode", "kind", "actorBasis"];
+/// The columns `activity` reads.
+const ACTIVITY_COLUMNS: [&str; 4] = [
+    names::EVENT_NAME,
+    names::ERROR_CODE,
+    names::KIND,
+    names::ACTOR_BASIS,
+];
 
 /// What `id` did, per eventName (studio log lines count under `(studio-log)`), by count then name.
 pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<ActivityRow>, Error> {
@@ -187,20 +186,22 @@ pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<Activit
     let mut acc: BTreeMap<String, (u64, u64, i64, i64, std::collections::BTreeSet<String>)> =
         BTreeMap::new();
     r.for_each_hit_with(&req, None, &ACTIVITY_COLUMNS, false, |h| {
-        let name = match h.values[2].as_deref() {
-            Some("studio-log") => "(studio-log)".to_string(),
-            _ => h.values[0].clone().unwrap_or_else(|| "(none)".into()),
+        let name = match h.get(names::KIND) {
+            Some(KIND_STUDIO_LOG) => "(studio-log)".to_string(),
+            _ => h
+                .owned(names::EVENT_NAME)
+                .unwrap_or_else(|| "(none)".into()),
         };
         let e = acc
             .entry(name)
             .or_insert((0, 0, h.time_ms, h.time_ms, Default::default()));
-        if let Some(b) = &h.values[3] {
+        if let Some(b) = h.get(names::ACTOR_BASIS) {
             if !e.4.contains(b) {
-                e.4.insert(b.clone());
+                e.4.insert(b.to_string());
             }
         }
         e.0 += 1;
-        e.1 += u64::from(h.values[1].is_some());
+        e.1 += u64::from(h.get(names::ERROR_CODE).is_some());
         e.2 = e.2.min(h.time_ms);
         e.3 = e.3.max(h.time_ms);
         Ok(())
@@ -250,17 +251,18 @@ pub struct TimelineRow {
     pub record: Box<serde_json::value::RawValue>,
 }
 
+/// The columns `timeline` reads.
 const TIMELINE_COLUMNS: [&str; 10] = [
-    "kind",
-    "eventName",
-    "actor",
-    "userIdentity.accessKeyId",
-    "logStream",
-    "userIdentity.arn",
-    "sourceIPAddress",
-    "errorCode",
-    "actorBasis",
-    "actorIssuerEventID",
+    names::KIND,
+    names::EVENT_NAME,
+    names::ACTOR,
+    names::UI_ACCESS_KEY,
+    names::LOG_STREAM,
+    names::UI_ARN,
+    names::SOURCE_IP,
+    names::ERROR_CODE,
+    names::ACTOR_BASIS,
+    names::ACTOR_ISSUER_EVENT_ID,
 ];
 
 /// Everything `id` did, oldest first, CloudTrail and Studio logs interleaved, sessions marked.
@@ -273,9 +275,9 @@ pub fn timeline(
     let req = scope.request(id_node.clone(), true);
     let mut last_session: Option<String> = None;
     r.for_each_hit(&req, None, &TIMELINE_COLUMNS, |h: Hit| {
-        let v = |i: usize| h.values.get(i).cloned().flatten();
-        let kind = v(0).unwrap_or_default();
-        let (event, session) = if kind == "studio-log" {
+        let v = |name: &str| h.owned(name);
+        let kind = v(names::KIND).unwrap_or_default();
+        let (event, session) = if kind == KIND_STUDIO_LOG {
             let msg = serde_json::from_slice::<serde_json::Value>(&h.raw)
                 .ok()
                 .and_then(|x| {
@@ -284,9 +286,12 @@ pub fn timeline(
                         .map(|m| m.lines().next().unwrap_or("").to_string())
                 })
                 .unwrap_or_default();
-            (msg, v(4))
+            (msg, v(names::LOG_STREAM))
         } else {
-            (v(1).unwrap_or_default(), v(3))
+            (
+                v(names::EVENT_NAME).unwrap_or_default(),
+                v(names::UI_ACCESS_KEY),
+            )
         };
         let new_session = session.is_some() && session != last_session;
         if session.is_some() {
@@ -301,14 +306,14 @@ pub fn timeline(
             time: format_ms(h.time_ms),
             kind,
             event,
-            actor: v(2),
-            actor_basis: v(8),
-            actor_issuer_event_id: v(9),
+            actor: v(names::ACTOR),
+            actor_basis: v(names::ACTOR_BASIS),
+            actor_issuer_event_id: v(names::ACTOR_ISSUER_EVENT_ID),
             session,
             new_session,
-            principal_arn: v(5),
-            source_ip_address: v(6),
-            error_code: v(7),
+            principal_arn: v(names::UI_ARN),
+            source_ip_address: v(names::SOURCE_IP),
+            error_code: v(names::ERROR_CODE),
             record,
         })
     })

@@ -167,7 +167,10 @@ pub fn gather(
         field("kind", Value::Quoted("cloudtrail".into())),
         field("errorCode", Value::Any),
     ]))?;
-    let logs = split(field("kind", Value::Quoted("studio-log".into())))?;
+    let logs = split(field(
+        "kind",
+        Value::Quoted(crate::model::KIND_STUDIO_LOG.into()),
+    ))?;
     let at = |v: &[(i64, u64)], t: i64| {
         v.binary_search_by_key(&t, |x| x.0)
             .map(|i| v[i].1)

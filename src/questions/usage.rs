@@ -7,6 +7,7 @@
 //! Whatever is still running at the end of the window is counted up to it and marked running. Failed
 //! calls (an `errorCode`) start and stop nothing. Instance-hours are hours times the instance count.
 
+use crate::catalog::names;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -30,7 +31,13 @@ const DEFAULT_INSTANCE: &str = "(default)";
 const HOUR_MS: f64 = 3_600_000.0;
 
 /// The columns read beside each record: who, in which domain and space.
-const COLUMNS: [&str; 4] = ["userProfile", "spaceName", "domainId", "actor"];
+/// The columns usage reads of each start.
+const COLUMNS: [&str; 4] = [
+    names::USER_PROFILE,
+    names::SPACE_NAME,
+    names::DOMAIN_ID,
+    names::ACTOR,
+];
 
 /// What usage rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,9 +363,12 @@ pub fn usage(r: &Reader, by: By, scope: &Scope) -> Result<Usage, Error> {
                         last_type.insert(key.clone(), instance_type.clone());
                         instance_type
                     };
-                    let mut cols = h.values.into_iter();
-                    let mut col = || cols.next().flatten();
-                    let (user_profile, space_name, domain_id, actor) = (col(), col(), col(), col());
+                    let (user_profile, space_name, domain_id, actor) = (
+                        h.owned(names::USER_PROFILE),
+                        h.owned(names::SPACE_NAME),
+                        h.owned(names::DOMAIN_ID),
+                        h.owned(names::ACTOR),
+                    );
                     open.insert(
                         key,
                         Open {

@@ -3,17 +3,19 @@
 use std::io::Write;
 
 use super::{cell, new_table, Format};
+use crate::catalog::names;
 use crate::index::read::Hit;
+use crate::model::KIND_STUDIO_LOG;
 use crate::query::time::format_ms;
 
-/// Fast-field columns a hit printer needs, in this order.
+/// Fast-field columns a hit printer reads.
 pub const COLUMNS: [&str; 6] = [
-    "kind",
-    "eventName",
-    "actor",
-    "sourceIPAddress",
-    "errorCode",
-    "appType",
+    names::KIND,
+    names::EVENT_NAME,
+    names::ACTOR,
+    names::SOURCE_IP,
+    names::ERROR_CODE,
+    names::APP_TYPE,
 ];
 
 /// CSV header.
@@ -34,13 +36,14 @@ pub enum HitPrinter<W: Write> {
     Table(W, comfy_table::Table),
 }
 
-fn v(h: &Hit, i: usize) -> &str {
-    h.values.get(i).and_then(|x| x.as_deref()).unwrap_or("")
+/// A column's value, empty when the hit has none.
+fn v<'h>(h: &'h Hit, name: &str) -> &'h str {
+    h.get(name).unwrap_or("")
 }
 
 /// The event column: eventName for CloudTrail; the log line for a studio log.
 fn event_label(h: &Hit) -> String {
-    if v(h, 0) == "studio-log" {
+    if v(h, names::KIND) == KIND_STUDIO_LOG {
         let msg = serde_json::from_slice::<serde_json::Value>(&h.raw)
             .ok()
             .and_then(|x| {
@@ -50,9 +53,9 @@ fn event_label(h: &Hit) -> String {
             })
             .unwrap_or_default();
         let first = msg.lines().next().unwrap_or("");
-        format!("[{}] {}", v(h, 5), first)
+        format!("[{}] {}", v(h, names::APP_TYPE), first)
     } else {
-        v(h, 1).to_string()
+        v(h, names::EVENT_NAME).to_string()
     }
 }
 
@@ -80,20 +83,20 @@ impl<W: Write> HitPrinter<W> {
             }
             HitPrinter::Csv(w) => Ok(w.write_record(super::csv_row([
                 format_ms(h.time_ms).as_str(),
-                v(h, 0),
+                v(h, names::KIND),
                 &event_label(h),
-                v(h, 2),
-                v(h, 3),
-                v(h, 4),
+                v(h, names::ACTOR),
+                v(h, names::SOURCE_IP),
+                v(h, names::ERROR_CODE),
                 &h.event_id,
             ]))?),
             HitPrinter::Table(_, t) => {
                 t.add_row(vec![
                     format_ms(h.time_ms),
                     cell(&event_label(h)),
-                    cell(v(h, 2)),
-                    cell(v(h, 3)),
-                    cell(v(h, 4)),
+                    cell(v(h, names::ACTOR)),
+                    cell(v(h, names::SOURCE_IP)),
+                    cell(v(h, names::ERROR_CODE)),
                 ]);
                 Ok(())
             }

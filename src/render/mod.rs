@@ -7,6 +7,7 @@ pub mod answers;
 pub mod hits;
 pub mod html;
 pub mod info;
+pub mod progress;
 pub mod stats;
 pub mod summary;
 

@@ -9,6 +9,7 @@
 mod condition;
 mod matcher;
 
+use crate::catalog::names;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -359,12 +360,12 @@ pub fn run(r: &Reader, rules: &[SigmaRule], scope: &Scope) -> Result<Vec<Finding
         return Ok(Vec::new());
     }
     let req = scope.request(Node::All, true);
-    r.for_each_chunk(&req, &["actor"], |hits| {
+    r.for_each_chunk(&req, &[names::ACTOR], |hits| {
         let found: Vec<(usize, Finding)> = hits
             .into_par_iter()
             .flat_map_iter(|h| {
                 let rec: Json = serde_json::from_slice(&h.raw).unwrap_or(Json::Null);
-                let actor = h.values.into_iter().next().flatten();
+                let actor = h.owned(names::ACTOR);
                 let mut out = Vec::new();
                 for (i, rule) in rules.iter().enumerate() {
                     let Some(matched) = rule.matches(&rec) else {
