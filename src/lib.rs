@@ -16,6 +16,7 @@ pub mod query;
 pub mod questions;
 pub mod render;
 pub mod source;
+pub mod time;
 
 use thiserror::Error;
 
@@ -39,7 +40,7 @@ pub enum Error {
     #[error(transparent)]
     Query(#[from] query::ParseError),
     #[error(transparent)]
-    Time(#[from] query::time::TimeError),
+    Time(#[from] time::TimeError),
     #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]

@@ -97,7 +97,7 @@ proptest! {
     #[test]
     fn the_time_parser_never_panics(s in "\\PC{0,40}") {
         let _ = sagetrail::normalise::time::parse_str(&s);
-        let _ = sagetrail::query::time::parse_time(&s, 0);
+        let _ = sagetrail::time::parse_time(&s, 0);
     }
 
     #[test]
@@ -111,6 +111,6 @@ proptest! {
         if let Ok(v) = sagetrail::normalise::tree::Json::parse(&fj) {
             let _ = sagetrail::normalise::time::parse_value(&v);
         }
-        let _ = sagetrail::query::time::parse_time(&format!("{n}d"), n);
+        let _ = sagetrail::time::parse_time(&format!("{n}d"), n);
     }
 }

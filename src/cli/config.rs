@@ -13,7 +13,7 @@ use crate::index::merge::MergeConfig;
 use crate::index::schema::Omit;
 use crate::index::WriterConfig;
 use crate::ingest::sources::LogsConfig;
-use crate::query::time::{now_ms, parse_time};
+use crate::time::{now_ms, parse_time};
 use crate::query::{self, Node};
 use crate::source::aws::AwsOptions;
 use crate::source::s3::{S3Url, TrailFilter};

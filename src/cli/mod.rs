@@ -122,7 +122,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             if a.histogram {
                 let (ms, rows) = reader.histogram(
                     &req,
-                    crate::query::time::Interval::Auto,
+                    crate::time::Interval::Auto,
                     MAX_HISTOGRAM_BUCKETS,
                 )?;
                 // Above a table; on stderr beside JSON or CSV, which must stay one kind of line.
@@ -179,7 +179,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     )));
                 }
                 let v = a.interval.as_deref().unwrap_or("auto");
-                let interval = crate::query::time::parse_interval(v).map_err(|_| {
+                let interval = crate::time::parse_interval(v).map_err(|_| {
                     Error::Usage(format!(
                         "--interval {v:?}: use 15m, 1h, 1d, 1w, 30s or auto"
                     ))
@@ -516,7 +516,7 @@ fn lake(cmd: args::LakeCommand) -> Result<i32, Error> {
                 tw.since_ms,
                 tw.until_ms,
                 engine(a.engine),
-                crate::query::time::now_ms(),
+                crate::time::now_ms(),
             )
             .map_err(|e| Error::Usage(e.to_string()))?;
             writeln!(std::io::stdout().lock(), "{sql};")?;

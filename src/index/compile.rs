@@ -18,7 +18,7 @@ use super::schema::{id_hash, Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
 use super::IndexError;
 use crate::catalog::{self, names, FieldKind};
 use crate::normalise::time::{MAX_MS, MIN_MS};
-use crate::query::time::{now_ms, parse_time};
+use crate::time::{now_ms, parse_time};
 use crate::query::{Node, Value};
 
 /// Compiles requests against one index's schema and tokenizers.

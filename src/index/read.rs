@@ -264,10 +264,10 @@ impl Reader {
     pub fn histogram(
         &self,
         req: &SearchRequest,
-        interval: crate::query::time::Interval,
+        interval: crate::time::Interval,
         max_buckets: usize,
     ) -> Result<(i64, Vec<(i64, u64)>), IndexError> {
-        use crate::query::time::Interval;
+        use crate::time::Interval;
         let searcher = self.searcher();
         let q = self.compile(req)?;
         let interval_ms = match interval {
@@ -292,7 +292,7 @@ impl Reader {
                         break;
                     }
                 }
-                crate::query::time::auto_interval(span_ms)
+                crate::time::auto_interval(span_ms)
             }
         };
         let counts = searcher

@@ -150,7 +150,7 @@ fn target(field: &str, e: Engine) -> Result<Target, SqlError> {
 
 fn cmp_value(t: &Target, v: &str, e: Engine, now: i64) -> Result<String, SqlError> {
     if t.time {
-        let ms = crate::query::time::parse_time(v, now)
+        let ms = crate::time::parse_time(v, now)
             .map_err(|_| SqlError(format!("{v:?} is not a time")))?;
         return Ok(e.timestamp(ms));
     }

@@ -12,7 +12,6 @@
 //! value   := WORD | WORD* | "quoted" | "(" value ("OR" value)* ")" | ("["|"{") bound "TO" bound ("]"|"}")
 //! ```
 
-pub mod time;
 
 use std::ops::Bound;
 

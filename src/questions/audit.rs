@@ -13,7 +13,7 @@ use super::Scope;
 use crate::index::read::SearchRequest;
 use crate::index::Reader;
 use crate::query;
-use crate::query::time::format_ms;
+use crate::time::format_ms;
 use crate::Error;
 
 /// The rule files, compiled in so a binary always audits with the rules it was built with; a test checks

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::index::read::{Hit, SearchRequest};
 use crate::index::Reader;
-use crate::query::time::format_ms;
+use crate::time::format_ms;
 use crate::query::{Node, Value};
 use crate::Error;
 

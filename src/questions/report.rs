@@ -11,7 +11,7 @@ use super::sigma::SigmaRule;
 use super::{Scope, TimelineRow, WhoRow};
 use crate::index::read::SearchRequest;
 use crate::index::{IndexError, Reader};
-use crate::query::time::{format_ms, Interval};
+use crate::time::{format_ms, Interval};
 use crate::query::{Node, Value};
 use crate::Error;
 
@@ -285,7 +285,7 @@ pub fn gather(
         events,
         first_time: first.map(format_ms),
         last_time: last.map(format_ms),
-        generated: format_ms(crate::query::time::now_ms() / 1000 * 1000),
+        generated: format_ms(crate::time::now_ms() / 1000 * 1000),
         version: env!("CARGO_PKG_VERSION"),
         interval_ms,
         bars,

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use super::Scope;
 use crate::index::read::SearchRequest;
 use crate::index::Reader;
-use crate::query::time::format_ms;
+use crate::time::format_ms;
 use crate::query::{self, Node};
 use crate::Error;
 

@@ -6,7 +6,7 @@ use super::{cell, new_table, Format};
 use crate::catalog::names;
 use crate::index::read::Hit;
 use crate::model::KIND_STUDIO_LOG;
-use crate::query::time::format_ms;
+use crate::time::format_ms;
 
 /// Fast-field columns a hit printer reads.
 pub const COLUMNS: [&str; 6] = [

@@ -113,7 +113,7 @@ fn histogram(bars: &[Bar], interval_ms: i64) -> String {
         let mut y = CHART_H;
         let title = format!(
             "{} (+{}): {} events, {} errors, {} log lines",
-            crate::query::time::format_ms(b.start_ms),
+            crate::time::format_ms(b.start_ms),
             human_interval(interval_ms),
             b.ok + b.errors,
             b.errors,
@@ -149,7 +149,7 @@ fn histogram(bars: &[Bar], interval_ms: i64) -> String {
                 s,
                 "<text x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
                 CHART_H + 16.0,
-                escape(&crate::query::time::format_ms(b.start_ms))
+                escape(&crate::time::format_ms(b.start_ms))
             );
         }
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{new_table, Format};
 use crate::index::read::IndexInfo;
-use crate::query::time::format_ms;
+use crate::time::format_ms;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

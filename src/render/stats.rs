@@ -71,7 +71,7 @@ pub fn histogram(
     format: Format,
     mut out: impl Write,
 ) -> std::io::Result<()> {
-    let start = |ms: i64| crate::query::time::format_ms(ms);
+    let start = |ms: i64| crate::time::format_ms(ms);
     match format {
         Format::Json => {
             for (ms, count) in rows {

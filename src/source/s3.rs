@@ -167,7 +167,7 @@ fn last_segment(prefix: &str) -> &str {
 /// `YYYY/MM/DD/` for each day from the day before `since` (objects are named by delivery time, so a late
 /// object of the previous day can hold events of `since`) through `until` (or today).
 pub fn day_prefixes(since_ms: i64, until_ms: Option<i64>) -> Vec<String> {
-    let end = until_ms.unwrap_or_else(crate::query::time::now_ms);
+    let end = until_ms.unwrap_or_else(crate::time::now_ms);
     let mut out = Vec::new();
     let mut t = since_ms - DAY_MS;
     let last_day = end.div_euclid(DAY_MS);

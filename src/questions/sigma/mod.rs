@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 use super::audit::{Finding, RuleHead};
 use super::Scope;
 use crate::index::Reader;
-use crate::query::time::format_ms;
+use crate::time::format_ms;
 use crate::query::Node;
 use crate::Error;
 
