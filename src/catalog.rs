@@ -33,9 +33,11 @@ pub enum FieldKind {
 
 /// One row of the catalogue.
 #[derive(Debug, Clone, Deserialize)]
-pub struct FieldDef {
+pub(crate) struct FieldDef {
     pub name: String,
     pub kind: FieldKind,
+    /// Where the value comes from: documentation in the catalogue, checked present by a test.
+    #[allow(dead_code)]
     pub source: String,
     /// Keyword fields only: keep a fast column (stats, output columns). Off for near-unique values,
     /// whose column dictionary would cost as much as the record itself; stats then walk the terms.
@@ -53,42 +55,42 @@ struct CatalogFile {
 }
 
 /// Catalogue names the code fills in; a unit test checks each is in the catalogue.
-pub mod names {
-    pub const KIND: &str = "kind";
-    pub const EVENT_TIME: &str = "eventTime";
-    pub const EVENT_ID: &str = "eventID";
-    pub const EVENT_NAME: &str = "eventName";
-    pub const EVENT_SOURCE: &str = "eventSource";
-    pub const AWS_REGION: &str = "awsRegion";
-    pub const SOURCE_IP: &str = "sourceIPAddress";
-    pub const ERROR_CODE: &str = "errorCode";
-    pub const EVENT_TYPE: &str = "eventType";
-    pub const RECIPIENT_ACCOUNT: &str = "recipientAccountId";
-    pub const UI_TYPE: &str = "userIdentity.type";
-    pub const UI_ARN: &str = "userIdentity.arn";
-    pub const UI_ACCESS_KEY: &str = "userIdentity.accessKeyId";
-    pub const ISSUED_KEY: &str = "issuedAccessKeyId";
-    pub const SOURCE_IDENTITY: &str = "sourceIdentity";
-    pub const ROLE_ARN: &str = "roleArn";
-    pub const DOMAIN_ID: &str = "domainId";
-    pub const SPACE_ARN: &str = "spaceArn";
-    pub const SPACE_NAME: &str = "spaceName";
-    pub const USER_PROFILE: &str = "userProfile";
-    pub const ACTOR: &str = "actor";
-    pub const APP_TYPE: &str = "appType";
-    pub const APP_NAME: &str = "appName";
-    pub const LIFECYCLE_CONFIG: &str = "lifecycleConfig";
-    pub const LOG_GROUP: &str = "logGroup";
-    pub const LOG_STREAM: &str = "logStream";
-    pub const MESSAGE: &str = "message";
-    pub const ACTOR_BASIS: &str = "actorBasis";
-    pub const ACTOR_ISSUER_EVENT_ID: &str = "actorIssuerEventID";
-    pub const IC_USER_ID: &str = "identityCenterUserId";
-    pub const EVENT_ID_DERIVED: &str = "eventIDDerived";
+pub(crate) mod names {
+    pub(crate) const KIND: &str = "kind";
+    pub(crate) const EVENT_TIME: &str = "eventTime";
+    pub(crate) const EVENT_ID: &str = "eventID";
+    pub(crate) const EVENT_NAME: &str = "eventName";
+    pub(crate) const EVENT_SOURCE: &str = "eventSource";
+    pub(crate) const AWS_REGION: &str = "awsRegion";
+    pub(crate) const SOURCE_IP: &str = "sourceIPAddress";
+    pub(crate) const ERROR_CODE: &str = "errorCode";
+    pub(crate) const EVENT_TYPE: &str = "eventType";
+    pub(crate) const RECIPIENT_ACCOUNT: &str = "recipientAccountId";
+    pub(crate) const UI_TYPE: &str = "userIdentity.type";
+    pub(crate) const UI_ARN: &str = "userIdentity.arn";
+    pub(crate) const UI_ACCESS_KEY: &str = "userIdentity.accessKeyId";
+    pub(crate) const ISSUED_KEY: &str = "issuedAccessKeyId";
+    pub(crate) const SOURCE_IDENTITY: &str = "sourceIdentity";
+    pub(crate) const ROLE_ARN: &str = "roleArn";
+    pub(crate) const DOMAIN_ID: &str = "domainId";
+    pub(crate) const SPACE_ARN: &str = "spaceArn";
+    pub(crate) const SPACE_NAME: &str = "spaceName";
+    pub(crate) const USER_PROFILE: &str = "userProfile";
+    pub(crate) const ACTOR: &str = "actor";
+    pub(crate) const APP_TYPE: &str = "appType";
+    pub(crate) const APP_NAME: &str = "appName";
+    pub(crate) const LIFECYCLE_CONFIG: &str = "lifecycleConfig";
+    pub(crate) const LOG_GROUP: &str = "logGroup";
+    pub(crate) const LOG_STREAM: &str = "logStream";
+    pub(crate) const MESSAGE: &str = "message";
+    pub(crate) const ACTOR_BASIS: &str = "actorBasis";
+    pub(crate) const ACTOR_ISSUER_EVENT_ID: &str = "actorIssuerEventID";
+    pub(crate) const IC_USER_ID: &str = "identityCenterUserId";
+    pub(crate) const EVENT_ID_DERIVED: &str = "eventIDDerived";
 }
 
 /// The parsed catalogue (parsed on first use).
-pub fn fields() -> &'static [FieldDef] {
+pub(crate) fn fields() -> &'static [FieldDef] {
     static FIELDS: OnceLock<Vec<FieldDef>> = OnceLock::new();
     FIELDS.get_or_init(|| {
         let file: CatalogFile =
@@ -98,7 +100,7 @@ pub fn fields() -> &'static [FieldDef] {
 }
 
 /// The catalogue entry for `name`, if it is a named field (the `path` row is not a name users type).
-pub fn lookup(name: &str) -> Option<&'static FieldDef> {
+pub(crate) fn lookup(name: &str) -> Option<&'static FieldDef> {
     fields()
         .iter()
         .find(|f| f.name == name && f.kind != FieldKind::Path)
@@ -106,7 +108,7 @@ pub fn lookup(name: &str) -> Option<&'static FieldDef> {
 
 /// The catalogue entry for a CloudTrail dotted path, if it has a field of its own: top-level names and
 /// `userIdentity.*` for keyword fields, any depth for identifier fields. Hashed once, looked up per leaf.
-pub fn own_field(path: &str) -> Option<&'static FieldDef> {
+pub(crate) fn own_field(path: &str) -> Option<&'static FieldDef> {
     // Fx: looked up for every leaf of every record; keys are the catalogue's own names.
     static BY_NAME: OnceLock<FxHashMap<&'static str, &'static FieldDef>> = OnceLock::new();
     let map = BY_NAME.get_or_init(|| {
@@ -122,7 +124,7 @@ pub fn own_field(path: &str) -> Option<&'static FieldDef> {
 }
 
 /// Catalogue identifier fields: a bare word is also looked up in each of them.
-pub fn id_fields() -> impl Iterator<Item = &'static FieldDef> {
+pub(crate) fn id_fields() -> impl Iterator<Item = &'static FieldDef> {
     fields().iter().filter(|f| f.kind == FieldKind::Id)
 }
 

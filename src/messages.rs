@@ -13,19 +13,19 @@ use crate::render::sanitize;
 
 /// Reports problems and counts them.
 #[derive(Default)]
-pub struct Messages {
+pub(crate) struct Messages {
     errors: AtomicU64,
     warnings: AtomicU64,
     progress: Mutex<Option<ProgressBar>>,
 }
 
 impl Messages {
-    pub fn new() -> Messages {
+    pub(crate) fn new() -> Messages {
         Messages::default()
     }
 
     /// Route lines around this bar while it is shown.
-    pub fn attach(&self, pb: Option<ProgressBar>) {
+    pub(crate) fn attach(&self, pb: Option<ProgressBar>) {
         *self.progress.lock().expect("progress lock") = pb;
     }
 
@@ -38,7 +38,7 @@ impl Messages {
     }
 
     /// `what` could not be read (whole): it is not marked done and the run's exit code will say so.
-    pub fn error(&self, what: &str, reason: &str) {
+    pub(crate) fn error(&self, what: &str, reason: &str) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         self.print(format!(
             "sagetrail: error: {}: {}",
@@ -48,7 +48,7 @@ impl Messages {
     }
 
     /// Worth knowing, changes nothing.
-    pub fn warn(&self, what: &str, reason: &str) {
+    pub(crate) fn warn(&self, what: &str, reason: &str) {
         self.warnings.fetch_add(1, Ordering::Relaxed);
         self.print(format!(
             "sagetrail: warning: {}: {}",
@@ -57,11 +57,7 @@ impl Messages {
         ));
     }
 
-    pub fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
-    }
-
-    pub fn warnings(&self) -> u64 {
-        self.warnings.load(Ordering::Relaxed)
     }
 }

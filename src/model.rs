@@ -4,7 +4,7 @@
 
 /// Where an object came from and the identity that says whether it changed since it was ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
+pub(crate) struct ObjectRef {
     /// Stable name of the object: an absolute local path, or `s3://bucket/key`.
     pub name: String,
     /// What makes this version distinct: `size:mtime` for a file, the ETag for S3.
@@ -15,7 +15,7 @@ pub struct ObjectRef {
 
 impl ObjectRef {
     /// The ledger key: the object and its version. A changed object has a new key and is read again.
-    pub fn ledger_key(&self) -> String {
+    pub(crate) fn ledger_key(&self) -> String {
         format!("{}\u{1f}{}", self.name, self.version)
     }
 }
@@ -28,12 +28,12 @@ pub enum EventKind {
 }
 
 /// The `kind` of a CloudTrail event.
-pub const KIND_CLOUDTRAIL: &str = "cloudtrail";
+pub(crate) const KIND_CLOUDTRAIL: &str = "cloudtrail";
 /// The `kind` of a Studio log line.
-pub const KIND_STUDIO_LOG: &str = "studio-log";
+pub(crate) const KIND_STUDIO_LOG: &str = "studio-log";
 
 impl EventKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventKind::CloudTrail => KIND_CLOUDTRAIL,
             EventKind::StudioLog => KIND_STUDIO_LOG,
@@ -85,14 +85,14 @@ pub struct Stitch {
 
 impl Stitch {
     /// True when rules 1 or 2 named the actor: nothing the index learns changes it.
-    pub fn settled(&self) -> bool {
+    pub(crate) fn settled(&self) -> bool {
         self.basis.is_some_and(|b| b.is_settled())
     }
 }
 
 impl Event {
     /// The value of a named field, if set.
-    pub fn keyword(&self, name: &str) -> Option<&str> {
+    pub(crate) fn keyword(&self, name: &str) -> Option<&str> {
         self.keywords
             .iter()
             .find(|(n, _)| *n == name)
@@ -117,7 +117,7 @@ pub enum ActorBasis {
 }
 
 impl ActorBasis {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ActorBasis::SourceIdentity => "sourceIdentity",
             ActorBasis::UserProfile => "userProfile",
@@ -128,7 +128,7 @@ impl ActorBasis {
     }
 
     /// The basis named by `as_str`.
-    pub fn parse(s: &str) -> Option<ActorBasis> {
+    pub(crate) fn parse(s: &str) -> Option<ActorBasis> {
         [
             ActorBasis::SourceIdentity,
             ActorBasis::UserProfile,
@@ -141,7 +141,7 @@ impl ActorBasis {
     }
 
     /// Rules 1 and 2 name the actor from the event alone: nothing learned later changes it.
-    pub fn is_settled(self) -> bool {
+    pub(crate) fn is_settled(self) -> bool {
         matches!(self, ActorBasis::SourceIdentity | ActorBasis::UserProfile)
     }
 }

@@ -46,7 +46,7 @@ fn duration_ms(s: &str) -> Option<i64> {
 
 /// The width of a histogram's intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interval {
+pub(crate) enum Interval {
     Fixed(i64),
     /// Chosen from the window, as Kibana's auto interval is.
     Auto,
@@ -73,10 +73,10 @@ const NICE_INTERVALS_MS: [i64; 17] = [
     365 * 86_400_000,
 ];
 /// About how many bars `auto` aims for: enough to see a shape, few enough to read in a terminal.
-pub const AUTO_TARGET_BUCKETS: i64 = 60;
+pub(crate) const AUTO_TARGET_BUCKETS: i64 = 60;
 
 /// The smallest round interval that cuts `span_ms` into at most [`AUTO_TARGET_BUCKETS`] buckets.
-pub fn auto_interval(span_ms: i64) -> i64 {
+pub(crate) fn auto_interval(span_ms: i64) -> i64 {
     NICE_INTERVALS_MS
         .iter()
         .copied()
@@ -85,7 +85,7 @@ pub fn auto_interval(span_ms: i64) -> i64 {
 }
 
 /// `auto`, or an age-like width: `15m`, `1h`, `1d`, `30s`, `1w`.
-pub fn parse_interval(s: &str) -> Result<Interval, TimeError> {
+pub(crate) fn parse_interval(s: &str) -> Result<Interval, TimeError> {
     let s = s.trim();
     if s == "auto" {
         return Ok(Interval::Auto);
@@ -97,12 +97,12 @@ pub fn parse_interval(s: &str) -> Result<Interval, TimeError> {
 }
 
 /// Now, in epoch milliseconds.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
 /// Epoch milliseconds as RFC 3339 (seconds precision unless there are milliseconds).
-pub fn format_ms(ms: i64) -> String {
+pub(crate) fn format_ms(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
         Ok(t) if ms % 1000 == 0 => format!("{t:.0}"),
         Ok(t) => format!("{t:.3}"),

@@ -14,7 +14,7 @@ use crate::render::Format;
     about = "Who did what, when, from where in SageMaker Studio: CloudTrail and Studio logs in a local index",
     after_help = "Exit codes: 0 done; 1 audit findings; 2 usage, bad query or fatal error; 3 finished but some inputs failed (for audit: no findings, and a Sigma rule could not run)."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Index directory [default: $SAGETRAIL_INDEX, else the platform data directory]
     #[arg(long, global = true, env = "SAGETRAIL_INDEX", value_name = "DIR")]
     pub index: Option<PathBuf>,
@@ -24,7 +24,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Read evidence into the index (incremental: objects already ingested are not read again)
     Ingest(IngestArgs),
     /// Find events: Lucene-style query over CloudTrail field paths, derived keys and full text
@@ -56,7 +56,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// What the report covers (the query language of `search`; none: every event)
     #[arg(value_name = "QUERY", allow_hyphen_values = true)]
     pub query: Option<String>,
@@ -79,7 +79,7 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UsageArgs {
+pub(crate) struct UsageArgs {
     /// Group by this
     #[arg(long, value_enum, default_value_t = UsageBy::UserProfile)]
     pub by: UsageBy,
@@ -91,7 +91,7 @@ pub struct UsageArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum UsageBy {
+pub(crate) enum UsageBy {
     #[value(name = "userProfile")]
     UserProfile,
     Space,
@@ -101,7 +101,7 @@ pub enum UsageBy {
 
 /// What every compliance question takes: a narrowing query, the time window and the output format.
 #[derive(Debug, Args)]
-pub struct QuestionScope {
+pub(crate) struct QuestionScope {
     /// Narrow with any query, e.g. 'requestParameters.userProfileName:bob'
     #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     pub where_: Option<String>,
@@ -112,7 +112,7 @@ pub struct QuestionScope {
 }
 
 #[derive(Debug, Args)]
-pub struct WhoArgs {
+pub(crate) struct WhoArgs {
     /// The eventName, e.g. CreatePresignedDomainUrl or Create*
     #[arg(value_name = "ACTION")]
     pub action: String,
@@ -121,7 +121,7 @@ pub struct WhoArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ActivityArgs {
+pub(crate) struct ActivityArgs {
     /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
     #[arg(value_name = "ID", allow_hyphen_values = true)]
     pub id: String,
@@ -133,7 +133,7 @@ pub struct ActivityArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TimelineArgs {
+pub(crate) struct TimelineArgs {
     /// A sourceIdentity, user profile, role ARN, space ARN, principal ARN, access key id or principal id
     #[arg(value_name = "ID", allow_hyphen_values = true)]
     pub id: String,
@@ -143,7 +143,7 @@ pub struct TimelineArgs {
 
 /// The rule pack's parameters, shared by `audit` and `report --audit`.
 #[derive(Debug, Args)]
-pub struct RuleParamArgs {
+pub(crate) struct RuleParamArgs {
     /// TOML file whose [audit] table sets the parameters below (flags add to it)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -171,7 +171,7 @@ pub struct RuleParamArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Run only these rules (repeatable)
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
@@ -192,7 +192,7 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct IngestArgs {
+pub(crate) struct IngestArgs {
     /// Run every source named in a TOML job file (the nightly job); see README
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -203,7 +203,7 @@ pub struct IngestArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum IngestSource {
+pub(crate) enum IngestSource {
     /// CloudTrail objects: local files and folders (walked recursively) or s3://BUCKET[/PREFIX]
     Cloudtrail(CloudtrailArgs),
     /// Studio app logs: the CloudWatch Logs API, or exported files (local or s3://)
@@ -211,7 +211,7 @@ pub enum IngestSource {
 }
 
 #[derive(Debug, Args, Clone, Default)]
-pub struct AwsArgs {
+pub(crate) struct AwsArgs {
     /// AWS profile (default: the standard credential chain)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -226,7 +226,7 @@ pub struct AwsArgs {
 /// The CloudTrail inputs and the accounts, regions and days to read of them: `ingest cloudtrail` and
 /// `lake write` take the same.
 #[derive(Debug, Args, Clone)]
-pub struct TrailArgs {
+pub(crate) struct TrailArgs {
     /// Files, folders or s3://BUCKET[/PREFIX]: .json, .ndjson, .jsonl or .log (each optionally .gz) holding
     /// trail containers, records, lookup-events output, CloudWatch Logs or EventBridge envelopes
     #[arg(required = true, value_name = "PATH|S3URL")]
@@ -247,7 +247,7 @@ pub struct TrailArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CloudtrailArgs {
+pub(crate) struct CloudtrailArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
     /// S3: objects fetched at once
@@ -258,7 +258,7 @@ pub struct CloudtrailArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StudioLogsArgs {
+pub(crate) struct StudioLogsArgs {
     /// Exported log files (local folders or s3://BUCKET/PREFIX); without any, read the CloudWatch Logs API
     #[arg(value_name = "PATH|S3URL")]
     pub inputs: Vec<String>,
@@ -282,7 +282,7 @@ pub struct StudioLogsArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct IngestCommon {
+pub(crate) struct IngestCommon {
     /// Drop the index's contents and read everything again (in one commit with the new data)
     #[arg(long, global = true)]
     pub reindex: bool,
@@ -323,7 +323,7 @@ pub struct IngestCommon {
 
 /// A part of an event document `--bench-omit` can leave out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OmitPart {
+pub(crate) enum OmitPart {
     Text,
     Paths,
     Keywords,
@@ -331,13 +331,13 @@ pub enum OmitPart {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SummaryFormat {
+pub(crate) enum SummaryFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct Window {
+pub(crate) struct Window {
     /// Only events at or after this time: RFC 3339, a date, or an age (7d, 12h, 30m)
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
@@ -347,7 +347,7 @@ pub struct Window {
 }
 
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub(crate) struct SearchArgs {
     /// The query (e.g. 'eventName:CreatePresignedDomainUrl AND userProfile:alice'); empty means everything
     #[arg(value_name = "QUERY", allow_hyphen_values = true)]
     pub query: Option<String>,
@@ -373,7 +373,7 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatsArgs {
+pub(crate) struct StatsArgs {
     /// A named field (eventName, actor, userProfile, ...) or any CloudTrail path
     #[arg(long, value_name = "FIELD")]
     pub by: String,
@@ -393,19 +393,19 @@ pub struct StatsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InfoArgs {
+pub(crate) struct InfoArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
-pub struct LakeArgs {
+pub(crate) struct LakeArgs {
     #[command(subcommand)]
     pub command: LakeCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum LakeCommand {
+pub(crate) enum LakeCommand {
     /// CloudTrail objects (folders, files, s3://BUCKET[/PREFIX]) into the lake at --to (a folder or s3://)
     Write(LakeWriteArgs),
     /// Print ready-to-run DDL for an engine: the tables and the `events` view (one row per eventID,
@@ -418,7 +418,7 @@ pub enum LakeCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct LakeCompactArgs {
+pub(crate) struct LakeCompactArgs {
     /// The lake: a folder or s3://BUCKET[/PREFIX]
     #[arg(long, value_name = "DEST")]
     pub to: String,
@@ -433,7 +433,7 @@ pub struct LakeCompactArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LakeEngine {
+pub(crate) enum LakeEngine {
     Duckdb,
     Athena,
     Trino,
@@ -441,7 +441,7 @@ pub enum LakeEngine {
 }
 
 #[derive(Debug, Args)]
-pub struct LakeWriteArgs {
+pub(crate) struct LakeWriteArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
     /// The lake: a folder or s3://BUCKET[/PREFIX]
@@ -468,7 +468,7 @@ pub struct LakeWriteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LakeDdlArgs {
+pub(crate) struct LakeDdlArgs {
     /// The lake: a folder or s3://BUCKET[/PREFIX]
     #[arg(long, value_name = "DEST")]
     pub to: String,
@@ -479,7 +479,7 @@ pub struct LakeDdlArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LakeSqlArgs {
+pub(crate) struct LakeSqlArgs {
     /// The query, as `search` takes it
     #[arg(value_name = "QUERY", allow_hyphen_values = true)]
     pub query: Option<String>,

@@ -13,18 +13,18 @@ use crate::index::merge::MergeConfig;
 use crate::index::schema::Omit;
 use crate::index::WriterConfig;
 use crate::ingest::sources::LogsConfig;
-use crate::time::{now_ms, parse_time};
 use crate::query::{self, Node};
 use crate::source::aws::AwsOptions;
 use crate::source::s3::{S3Url, TrailFilter};
+use crate::time::{now_ms, parse_time};
 use crate::Error;
 
 /// Default number of hits `search` prints when neither `--limit` nor `--all` is given: a screenful that
 /// still shows a pattern; the count of the rest is said on stderr.
-pub const DEFAULT_LIMIT: usize = 100;
+pub(crate) const DEFAULT_LIMIT: usize = 100;
 
 /// Where the index lives: the flag (or `SAGETRAIL_INDEX`, handled by clap), else the platform data dir.
-pub fn index_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
+pub(crate) fn index_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
     if let Some(p) = flag {
         return Ok(p);
     }
@@ -39,12 +39,12 @@ pub fn index_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
 
 /// A validated time window.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TimeWindow {
+pub(crate) struct TimeWindow {
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
 }
 
-pub fn window(w: &Window) -> Result<TimeWindow, Error> {
+pub(crate) fn window(w: &Window) -> Result<TimeWindow, Error> {
     let now = now_ms();
     let since_ms = w.since.as_deref().map(|s| parse_time(s, now)).transpose()?;
     let until_ms = w.until.as_deref().map(|s| parse_time(s, now)).transpose()?;
@@ -61,7 +61,7 @@ pub fn window(w: &Window) -> Result<TimeWindow, Error> {
 }
 
 /// Parse a query argument (absent or empty: everything).
-pub fn parse_query(q: Option<&str>) -> Result<Node, Error> {
+pub(crate) fn parse_query(q: Option<&str>) -> Result<Node, Error> {
     Ok(query::parse(q.unwrap_or(""))?)
 }
 
@@ -89,14 +89,14 @@ fn time(what: &str, s: &Option<String>, now: i64) -> Result<Option<i64>, Error> 
 
 /// Where a trail input is: a local file or folder, or an S3 prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     Local(PathBuf),
     S3(S3Url),
 }
 
 /// A trail input as written: `s3://bucket[/prefix]`, else a local path; `s3:` without a valid URL is an
 /// error rather than a local file of that name.
-pub fn location(what: &str, input: &str) -> Result<Location, Error> {
+pub(crate) fn location(what: &str, input: &str) -> Result<Location, Error> {
     match S3Url::parse(input) {
         Some(u) => Ok(Location::S3(u)),
         None if input.starts_with("s3:") => Err(named(what, format!("not an s3:// URL: {input}"))),
@@ -105,7 +105,7 @@ pub fn location(what: &str, input: &str) -> Result<Location, Error> {
 }
 
 /// `--max-object-mb` (or the job's) in bytes, checked.
-pub fn max_object_bytes(mb: u64) -> Result<u64, Error> {
+pub(crate) fn max_object_bytes(mb: u64) -> Result<u64, Error> {
     if mb == 0 || mb > MAX_OBJECT_MB {
         return Err(Error::Usage(format!(
             "--max-object-mb must be between 1 and {MAX_OBJECT_MB}"
@@ -115,7 +115,7 @@ pub fn max_object_bytes(mb: u64) -> Result<u64, Error> {
 }
 
 /// `--threads`, checked (none: rayon's default, the number of cores).
-pub fn threads(threads: Option<usize>) -> Result<Option<usize>, Error> {
+pub(crate) fn threads(threads: Option<usize>) -> Result<Option<usize>, Error> {
     match threads {
         Some(n) if n == 0 || n > MAX_THREADS => Err(Error::Usage(format!(
             "--threads must be between 1 and {MAX_THREADS} (got {n})"
@@ -125,7 +125,7 @@ pub fn threads(threads: Option<usize>) -> Result<Option<usize>, Error> {
 }
 
 /// The AWS flags as the SDK loader's options.
-pub fn aws_options(a: &AwsArgs) -> AwsOptions {
+pub(crate) fn aws_options(a: &AwsArgs) -> AwsOptions {
     AwsOptions {
         profile: a.profile.clone(),
         region: a.region.clone(),
@@ -136,7 +136,7 @@ pub fn aws_options(a: &AwsArgs) -> AwsOptions {
 
 /// Trail sources as written, by flags or by a job file: not yet checked (ripgrep's `LowArgs`).
 #[derive(Debug, Clone, Default)]
-pub struct TrailLow {
+pub(crate) struct TrailLow {
     /// What names this source in an error: empty for flags, `job.toml: cloudtrail[0]` for a job file.
     pub what: String,
     pub inputs: Vec<String>,
@@ -149,7 +149,7 @@ pub struct TrailLow {
 
 /// A Studio logs source as written.
 #[derive(Debug, Clone, Default)]
-pub struct StudioLogsLow {
+pub(crate) struct StudioLogsLow {
     pub what: String,
     /// Exported files; none: the CloudWatch Logs API.
     pub inputs: Vec<String>,
@@ -162,7 +162,7 @@ pub struct StudioLogsLow {
 
 /// An ingest as written: the flags of one subcommand, or a whole job file.
 #[derive(Debug, Clone, Default)]
-pub struct IngestLow {
+pub(crate) struct IngestLow {
     pub index: Option<PathBuf>,
     pub concurrency: usize,
     pub threads: Option<usize>,
@@ -172,7 +172,7 @@ pub struct IngestLow {
 
 /// One source of an ingest, resolved.
 #[derive(Debug, Clone)]
-pub enum JobSource {
+pub(crate) enum JobSource {
     /// Local files and folders, filtered like S3 listing where they are laid out as a trail.
     CloudtrailLocal(Vec<PathBuf>, TrailFilter),
     CloudtrailS3 {
@@ -186,7 +186,7 @@ pub enum JobSource {
 
 /// An ingest, validated (ripgrep's `HiArgs`): what every source reads, and how the index is written.
 #[derive(Debug)]
-pub struct IngestPlan {
+pub(crate) struct IngestPlan {
     pub sources: Vec<JobSource>,
     pub concurrency: usize,
     /// Decode threads (none: the number of cores).
@@ -197,7 +197,7 @@ pub struct IngestPlan {
 }
 
 /// The accounts, regions and days a trail source is limited to.
-pub fn trail_filter(what: &str, t: &TrailLow, now: i64) -> Result<TrailFilter, Error> {
+pub(crate) fn trail_filter(what: &str, t: &TrailLow, now: i64) -> Result<TrailFilter, Error> {
     Ok(TrailFilter {
         accounts: t.accounts.clone(),
         regions: t.regions.clone(),
@@ -207,7 +207,7 @@ pub fn trail_filter(what: &str, t: &TrailLow, now: i64) -> Result<TrailFilter, E
 }
 
 /// The trail flags shared by `ingest cloudtrail` and `lake write`, as written.
-pub fn trail_low(t: &TrailArgs, aws: &AwsArgs) -> TrailLow {
+pub(crate) fn trail_low(t: &TrailArgs, aws: &AwsArgs) -> TrailLow {
     TrailLow {
         what: String::new(),
         inputs: t.inputs.clone(),
@@ -220,7 +220,10 @@ pub fn trail_low(t: &TrailArgs, aws: &AwsArgs) -> TrailLow {
 }
 
 /// The one path from `sagetrail ingest …` — flags or `--config FILE` — to a validated plan.
-pub fn ingest_plan(index_flag: Option<PathBuf>, a: &IngestArgs) -> Result<IngestPlan, Error> {
+pub(crate) fn ingest_plan(
+    index_flag: Option<PathBuf>,
+    a: &IngestArgs,
+) -> Result<IngestPlan, Error> {
     let low = match (&a.config, &a.source) {
         (Some(path), _) => super::job::read(path)?,
         (None, Some(IngestSource::Cloudtrail(c))) => IngestLow {
@@ -251,7 +254,7 @@ pub fn ingest_plan(index_flag: Option<PathBuf>, a: &IngestArgs) -> Result<Ingest
 }
 
 /// Check an ingest as written and resolve it; the flag's index wins over the job file's.
-pub fn resolve_ingest(
+pub(crate) fn resolve_ingest(
     low: IngestLow,
     index_flag: Option<PathBuf>,
     common: &IngestCommon,
@@ -306,7 +309,7 @@ pub fn resolve_ingest(
 }
 
 /// How the index is written, from the common ingest flags.
-pub fn writer_config(index: PathBuf, c: &IngestCommon) -> Result<WriterConfig, Error> {
+pub(crate) fn writer_config(index: PathBuf, c: &IngestCommon) -> Result<WriterConfig, Error> {
     if c.merge_max_docs < 2 {
         return Err(Error::Usage("--merge-max-docs must be at least 2".into()));
     }
@@ -340,7 +343,7 @@ pub fn writer_config(index: PathBuf, c: &IngestCommon) -> Result<WriterConfig, E
 }
 
 /// `lake write`, validated.
-pub fn lake_write(a: &LakeWriteArgs) -> Result<crate::lake::WriteConfig, Error> {
+pub(crate) fn lake_write(a: &LakeWriteArgs) -> Result<crate::lake::WriteConfig, Error> {
     let max = max_object_bytes(a.max_object_mb)?;
     if a.chunk_mb == 0 || a.rows_per_file == 0 {
         return Err(Error::Usage(
@@ -374,7 +377,7 @@ pub fn lake_write(a: &LakeWriteArgs) -> Result<crate::lake::WriteConfig, Error> 
 }
 
 /// The audit's parameters: the config file's [audit] table, then the flags on top.
-pub fn audit_params(a: &RuleParamArgs) -> Result<crate::questions::audit::Params, Error> {
+pub(crate) fn audit_params(a: &RuleParamArgs) -> Result<crate::questions::audit::Params, Error> {
     #[derive(serde::Deserialize)]
     struct File {
         #[serde(default)]
@@ -426,7 +429,7 @@ pub fn audit_params(a: &RuleParamArgs) -> Result<crate::questions::audit::Params
 }
 
 /// A question's scope: the time window and the `--where` filter.
-pub fn scope(w: &Window, where_: Option<&str>) -> Result<crate::questions::Scope, Error> {
+pub(crate) fn scope(w: &Window, where_: Option<&str>) -> Result<crate::questions::Scope, Error> {
     let tw = window(w)?;
     Ok(crate::questions::Scope {
         since_ms: tw.since_ms,

@@ -13,7 +13,7 @@ use crate::Error;
 
 #[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
-pub struct AwsSection {
+pub(crate) struct AwsSection {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
@@ -21,7 +21,7 @@ pub struct AwsSection {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CloudtrailSection {
+pub(crate) struct CloudtrailSection {
     /// A local folder or file, or s3://bucket[/prefix].
     pub source: String,
     #[serde(default)]
@@ -36,7 +36,7 @@ pub struct CloudtrailSection {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StudioLogsSection {
+pub(crate) struct StudioLogsSection {
     #[serde(default = "default_group")]
     pub log_group: String,
     pub stream_prefix: Option<String>,
@@ -55,7 +55,7 @@ fn default_group() -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JobFile {
+pub(crate) struct JobFile {
     pub index: Option<PathBuf>,
     pub concurrency: Option<usize>,
     pub threads: Option<usize>,
@@ -66,8 +66,8 @@ pub struct JobFile {
     #[serde(default)]
     pub studio_logs: Vec<StudioLogsSection>,
     /// The audit's parameters live in the same file; `audit --config` reads them.
-    #[serde(default)]
-    pub audit: Option<toml::Value>,
+    #[serde(default, rename = "audit")]
+    _audit: Option<toml::Value>,
 }
 
 fn merge(base: &AwsSection, over: &AwsSection) -> AwsOptions {
@@ -84,7 +84,7 @@ fn merge(base: &AwsSection, over: &AwsSection) -> AwsOptions {
 
 /// Read a job file into an ingest as written; [`super::config::resolve_ingest`] checks it, as it checks
 /// the flags.
-pub fn read(path: &Path) -> Result<IngestLow, Error> {
+pub(crate) fn read(path: &Path) -> Result<IngestLow, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         what: format!("job file {}", path.display()),
         source: e,

@@ -1,9 +1,9 @@
 //! The command line: parse flags, resolve them into a validated configuration, run one command, and map
 //! the outcome to an exit code. A closed pipe (`| head`) ends the program quietly.
 
-pub mod args;
-pub mod config;
-pub mod job;
+pub(crate) mod args;
+pub(crate) mod config;
+pub(crate) mod job;
 
 use std::io::Write;
 use std::time::Instant;
@@ -120,11 +120,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 return Ok(exit::OK);
             }
             if a.histogram {
-                let (ms, rows) = reader.histogram(
-                    &req,
-                    crate::time::Interval::Auto,
-                    MAX_HISTOGRAM_BUCKETS,
-                )?;
+                let (ms, rows) =
+                    reader.histogram(&req, crate::time::Interval::Auto, MAX_HISTOGRAM_BUCKETS)?;
                 // Above a table; on stderr beside JSON or CSV, which must stay one kind of line.
                 if a.format == render::Format::Table {
                     render::stats::histogram(&rows, ms, render::Format::Table, stdout.lock())?;

@@ -50,14 +50,14 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, reason: impl FnOnce() -> String) {
+    pub(crate) fn add(&mut self, reason: impl FnOnce() -> String) {
         if self.first.is_none() {
             self.first = Some(reason());
         }
         self.count += 1;
     }
 
-    pub fn merge(&mut self, other: Tally) {
+    pub(crate) fn merge(&mut self, other: Tally) {
         if self.first.is_none() {
             self.first = other.first;
         }

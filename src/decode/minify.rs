@@ -10,7 +10,7 @@ fn is_ws(b: u8) -> bool {
 }
 
 /// `raw` without whitespace outside strings. Borrows when there is none to remove.
-pub fn minify(raw: &str) -> Cow<'_, str> {
+pub(crate) fn minify(raw: &str) -> Cow<'_, str> {
     let bytes = raw.as_bytes();
     let first_ws = match first_ws_outside_strings(bytes) {
         None => return Cow::Borrowed(raw),

@@ -4,8 +4,8 @@
 //! no IO (it is handed bytes) and knows nothing of fields, attribution or the index.
 
 pub mod cloudtrail;
-pub mod minify;
-pub mod studio_log;
+pub(crate) mod minify;
+pub(crate) mod studio_log;
 
 use std::io::Read;
 
@@ -51,7 +51,10 @@ pub fn gunzip(bytes: &[u8]) -> (std::borrow::Cow<'_, [u8]>, Option<String>) {
 
 /// [`gunzip`] with a limit on the inflated size: past it, nothing of the object is kept and the reason
 /// says so, so memory stays bounded whatever the input.
-pub fn gunzip_limited(bytes: &[u8], limit: u64) -> (std::borrow::Cow<'_, [u8]>, Option<String>) {
+pub(crate) fn gunzip_limited(
+    bytes: &[u8],
+    limit: u64,
+) -> (std::borrow::Cow<'_, [u8]>, Option<String>) {
     let over = || {
         Some(format!(
             "inflates to more than {} MiB (the limit is --max-object-mb)",

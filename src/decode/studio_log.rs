@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 /// One log event before normalisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
+pub(crate) struct LogLine {
     /// The stream, when the input says (JSON `logStreamName`) or the export path implies it.
     pub stream: Option<String>,
     /// Milliseconds since the Unix epoch.
@@ -17,7 +17,7 @@ pub struct LogLine {
 
 /// Lines and the reasons parts could not be read.
 #[derive(Debug, Default)]
-pub struct DecodedLogs {
+pub(crate) struct DecodedLogs {
     pub lines: Vec<LogLine>,
     pub errors: Vec<String>,
 }

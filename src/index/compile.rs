@@ -18,8 +18,8 @@ use super::schema::{id_hash, Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
 use super::IndexError;
 use crate::catalog::{self, names, FieldKind};
 use crate::normalise::time::{MAX_MS, MIN_MS};
-use crate::time::{now_ms, parse_time};
 use crate::query::{Node, Value};
+use crate::time::{now_ms, parse_time};
 
 /// Compiles requests against one index's schema and tokenizers.
 pub(crate) struct Compiler<'a> {
@@ -29,7 +29,7 @@ pub(crate) struct Compiler<'a> {
 
 impl Compiler<'_> {
     /// Compile a request into one tantivy query: the tree, the time window, and never a ledger document.
-    pub fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
+    pub(crate) fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Must, self.node(&req.node)?),
             (

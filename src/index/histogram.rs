@@ -12,18 +12,18 @@ use tantivy::{DateTime, DocId, Score, SegmentOrdinal, SegmentReader};
 use crate::catalog::names;
 
 /// Hits per bucket start (epoch ms) of `interval_ms`.
-pub struct TimeHistogram {
+pub(crate) struct TimeHistogram {
     pub interval_ms: i64,
 }
 
-pub struct TimeHistogramSegment {
+pub(crate) struct TimeHistogramSegment {
     col: Option<Column<DateTime>>,
     interval_ms: i64,
     counts: BTreeMap<i64, u64>,
 }
 
 /// The start of the bucket holding `ms`.
-pub fn bucket_start(ms: i64, interval_ms: i64) -> i64 {
+pub(crate) fn bucket_start(ms: i64, interval_ms: i64) -> i64 {
     ms.div_euclid(interval_ms) * interval_ms
 }
 
@@ -75,7 +75,7 @@ impl Collector for TimeHistogram {
 
 /// Every bucket from the one holding `from` to the one holding `to` (inclusive), counts from `counts`
 /// (zero where absent). `from`/`to` default to the first and last bucket with hits.
-pub fn fill(
+pub(crate) fn fill(
     counts: &BTreeMap<i64, u64>,
     interval_ms: i64,
     from: Option<i64>,

@@ -25,16 +25,16 @@ pub struct MergeConfig {
 /// Why 500k: a merge maps its inputs, ~185 bytes an event on disk, so ~90 MiB a merge and ~185 MiB for
 /// two at once, under the writer's own peak (256 MiB heap); a 10M-event index ends with ~20 segments.
 /// Measured on 1.2M events: 12 segments against 3 cost a keyed query under 10 ms.
-pub const DEFAULT_MAX_MERGE_DOCS: u32 = 500_000;
+pub(crate) const DEFAULT_MAX_MERGE_DOCS: u32 = 500_000;
 
 /// Why 8: each merge rewrites every posting of its inputs (~10 µs an event here), so small segments
 /// wait until there are enough of them to be worth it: a 300k-event load (4 segments) merges nothing,
 /// a nightly run adds one segment and pays for a merge once a week.
-pub const DEFAULT_MAX_SMALL_SEGMENTS: usize = 8;
+pub(crate) const DEFAULT_MAX_SMALL_SEGMENTS: usize = 8;
 
 /// Why a quarter: stitching fix-ups delete and re-add events; below this the deleted documents cost
 /// little, above it a rewrite pays for itself in query time and disk.
-pub const DEFAULT_PURGE_DELETED_RATIO: f32 = 0.25;
+pub(crate) const DEFAULT_PURGE_DELETED_RATIO: f32 = 0.25;
 
 impl Default for MergeConfig {
     fn default() -> Self {
@@ -49,7 +49,7 @@ impl Default for MergeConfig {
 
 /// One segment as the planner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentSize {
+pub(crate) struct SegmentSize {
     /// The caller's handle for the segment (tantivy's segment id as a string).
     pub id: String,
     pub live_docs: u32,
@@ -63,7 +63,7 @@ pub struct SegmentSize {
 /// more are left alone (re-writing them for a small neighbour would copy a large segment every nightly
 /// run) unless they carry many deletes; a group of one is only kept to purge deletes. Deterministic:
 /// ties are broken by id.
-pub fn plan(segments: &[SegmentSize], cfg: &MergeConfig) -> Vec<Vec<String>> {
+pub(crate) fn plan(segments: &[SegmentSize], cfg: &MergeConfig) -> Vec<Vec<String>> {
     let purge = |s: &SegmentSize| {
         let max_doc = s.live_docs as u64 + s.deleted_docs as u64;
         max_doc > 0 && s.deleted_docs as f32 / max_doc as f32 >= cfg.purge_deleted_ratio

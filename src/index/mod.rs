@@ -5,12 +5,12 @@
 
 mod collect;
 mod compile;
-pub mod histogram;
-pub mod merge;
-pub mod phrase;
-pub mod read;
+pub(crate) mod histogram;
+pub(crate) mod merge;
+pub(crate) mod phrase;
+pub(crate) mod read;
 pub mod schema;
-pub mod write;
+pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{Index, IndexSettings};
 use thiserror::Error;
 
-pub use read::Reader;
+pub(crate) use read::Reader;
 pub use schema::Fields;
 pub use write::{Finished, PreparedDoc, Writer, WriterConfig};
 
@@ -215,7 +215,7 @@ fn ensure_dir(dir: &Path) -> Result<(), IndexError> {
 /// A damaged index (an empty, truncated or garbage `meta.json` or `.managed.json`, a segment file
 /// missing, truncated or zeroed) is rebuilt the same way: the writer lock is taken on the directory
 /// itself, which needs nothing of the index to be readable.
-pub fn open_replacing(dir: &Path) -> Result<(Index, Fields), IndexError> {
+pub(crate) fn open_replacing(dir: &Path) -> Result<(Index, Fields), IndexError> {
     let opened = guard(dir, || open(dir, true)).and_then(|r| r);
     match opened {
         // A readable index of this schema: a reindex drops its documents in the commit of the new data.
@@ -245,7 +245,7 @@ pub fn open_replacing(dir: &Path) -> Result<(Index, Fields), IndexError> {
 
 /// Every file of the index's segments is present and its checksum matches: `sagetrail verify`, and
 /// `ingest --reindex` before it keeps an index it could otherwise read.
-pub fn verify_files(dir: &Path, index: &Index) -> Result<(), IndexError> {
+pub(crate) fn verify_files(dir: &Path, index: &Index) -> Result<(), IndexError> {
     let bad = index.validate_checksum().map_err(|e| IndexError::Damaged {
         dir: dir.to_path_buf(),
         detail: e.to_string(),
@@ -262,7 +262,7 @@ pub fn verify_files(dir: &Path, index: &Index) -> Result<(), IndexError> {
 }
 
 /// What `sagetrail verify` found: the segments checked, or why the index is damaged.
-pub fn verify(dir: &Path) -> Result<usize, IndexError> {
+pub(crate) fn verify(dir: &Path) -> Result<usize, IndexError> {
     let (index, _) = guard(dir, || open(dir, false))??;
     guard(dir, || verify_files(dir, &index))??;
     let metas = index.searchable_segment_metas().map_err(tv(dir))?;
@@ -299,7 +299,7 @@ pub fn verify(dir: &Path) -> Result<usize, IndexError> {
 }
 
 /// Run `f`, turning a panic inside tantivy (a garbled file it trusted) into [`IndexError::Damaged`].
-pub fn guard<T>(dir: &Path, f: impl FnOnce() -> T) -> Result<T, IndexError> {
+pub(crate) fn guard<T>(dir: &Path, f: impl FnOnce() -> T) -> Result<T, IndexError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| IndexError::Damaged {
         dir: dir.to_path_buf(),
         detail: panic_text(&p),
@@ -307,7 +307,7 @@ pub fn guard<T>(dir: &Path, f: impl FnOnce() -> T) -> Result<T, IndexError> {
 }
 
 /// The message of a caught panic.
-pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -348,7 +348,7 @@ fn remove_index_files(dir: &Path) -> Result<(), IndexError> {
 }
 
 /// Open the index in `dir`, creating it when `create` is set.
-pub fn open(dir: &Path, create: bool) -> Result<(Index, Fields), IndexError> {
+pub(crate) fn open(dir: &Path, create: bool) -> Result<(Index, Fields), IndexError> {
     let exists = dir.join("meta.json").exists();
     if !exists && !create {
         return Err(IndexError::Missing {

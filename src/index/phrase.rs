@@ -22,7 +22,7 @@ const STORE_CACHE_BLOCKS: usize = 8;
 
 /// The words of a phrase (already tokenized) in `text`, verified against the record stored in `raw`.
 #[derive(Clone)]
-pub struct VerifiedPhrase {
+pub(crate) struct VerifiedPhrase {
     text: Field,
     raw: Field,
     words: Arc<Vec<String>>,
@@ -38,7 +38,12 @@ impl std::fmt::Debug for VerifiedPhrase {
 }
 
 impl VerifiedPhrase {
-    pub fn new(text: Field, raw: Field, words: Vec<String>, tokenizer: TextAnalyzer) -> Self {
+    pub(crate) fn new(
+        text: Field,
+        raw: Field,
+        words: Vec<String>,
+        tokenizer: TextAnalyzer,
+    ) -> Self {
         VerifiedPhrase {
             text,
             raw,
@@ -167,7 +172,11 @@ impl Scorer for PhraseScorer {
 
 /// True when one string of the JSON record, tokenized like the full-text field, holds `words`
 /// contiguously. A record that is not JSON (never the case for stored records) is searched as one string.
-pub fn record_holds_phrase(raw: &[u8], words: &[String], tokenizer: &mut TextAnalyzer) -> bool {
+pub(crate) fn record_holds_phrase(
+    raw: &[u8],
+    words: &[String],
+    tokenizer: &mut TextAnalyzer,
+) -> bool {
     match serde_json::from_slice::<serde_json::Value>(raw) {
         Ok(v) => value_holds(&v, words, tokenizer),
         Err(_) => string_holds(&String::from_utf8_lossy(raw), words, tokenizer),

@@ -21,7 +21,7 @@ use tantivy::{
     TERMINATED,
 };
 
-pub use super::collect::Group;
+pub(crate) use super::collect::Group;
 use super::collect::{first_ord, ord_str, CountByColumn, GroupByColumn, MatchedDocs, TopByTime};
 use super::compile::{nearest_fields, prefix_successor, Compiler};
 use super::schema::{Fields, DOC_LEDGER, PATH_SEP};
@@ -37,7 +37,7 @@ const FETCH_CHUNK: usize = 64;
 
 /// A search: the query tree, a time window on eventTime (`since` inclusive, `until` exclusive), order.
 #[derive(Debug, Clone)]
-pub struct SearchRequest {
+pub(crate) struct SearchRequest {
     pub node: Node,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
@@ -46,7 +46,7 @@ pub struct SearchRequest {
 
 /// One hit: its time, the named fields asked for (from fast fields) and the stored record.
 #[derive(Debug, Clone)]
-pub struct Hit {
+pub(crate) struct Hit {
     pub time_ms: i64,
     pub event_id: String,
     /// The names asked for, in the order of `values`; read them with [`Hit::get`].
@@ -58,7 +58,7 @@ pub struct Hit {
 impl Hit {
     /// The value of a named column asked for (`None`: the hit has none). Asking for a column that was not
     /// requested is a bug, caught in debug builds.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         let i = self.columns.iter().position(|c| *c == name);
         debug_assert!(i.is_some(), "column {name} was not asked for");
         i.and_then(|i| self.values.get(i))
@@ -66,14 +66,14 @@ impl Hit {
     }
 
     /// As [`Hit::get`], owned.
-    pub fn owned(&self, name: &str) -> Option<String> {
+    pub(crate) fn owned(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_string)
     }
 }
 
 /// Facts about an index.
 #[derive(Debug, Clone)]
-pub struct IndexInfo {
+pub(crate) struct IndexInfo {
     pub dir: PathBuf,
     pub events: u64,
     pub cloudtrail_events: u64,
@@ -87,7 +87,7 @@ pub struct IndexInfo {
 }
 
 /// A read-only view of the index (any number may run beside a writer; each sees committed data only).
-pub struct Reader {
+pub(crate) struct Reader {
     dir: PathBuf,
     index: Index,
     fields: Fields,
@@ -95,7 +95,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn open(dir: &Path) -> Result<Reader, IndexError> {
+    pub(crate) fn open(dir: &Path) -> Result<Reader, IndexError> {
         let (mut index, fields) = open(dir, false)?;
         // Segments are searched in parallel (one thread a core): a phrase's verification or an audit
         // over a multi-segment index uses every core; a keyed query does not notice.
@@ -114,7 +114,7 @@ impl Reader {
     }
 
     /// Compile a request into one tantivy query: the tree, the time window, and never a ledger document.
-    pub fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
+    pub(crate) fn compile(&self, req: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
         Compiler {
             index: &self.index,
             fields: &self.fields,
@@ -122,7 +122,7 @@ impl Reader {
         .compile(req)
     }
 
-    pub fn searcher(&self) -> Searcher {
+    pub(crate) fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
 
@@ -132,7 +132,7 @@ impl Reader {
 
     /// Every hit of `req`, in order, at most `limit`; `each` is called per hit (records fetched one by
     /// one, so `--all` holds only the sort keys).
-    pub fn for_each_hit(
+    pub(crate) fn for_each_hit(
         &self,
         req: &SearchRequest,
         limit: Option<usize>,
@@ -143,7 +143,7 @@ impl Reader {
     }
 
     /// As [`Reader::for_each_hit`]; `with_raw: false` skips the doc store (values from fast fields only).
-    pub fn for_each_hit_with(
+    pub(crate) fn for_each_hit_with(
         &self,
         req: &SearchRequest,
         limit: Option<usize>,
@@ -158,7 +158,7 @@ impl Reader {
 
     /// As [`Reader::for_each_hit`], with the hits (in order) handed over a chunk at a time, so that what
     /// the caller does with each can run in parallel as well.
-    pub fn for_each_chunk(
+    pub(crate) fn for_each_chunk(
         &self,
         req: &SearchRequest,
         columns: &'static [&'static str],
@@ -223,7 +223,7 @@ impl Reader {
     /// The hits of `req` grouped by the value of the keyword column `key`, with each group's count, time
     /// span, and the distinct values of `columns`; in no particular order. Columns only (no records, no
     /// ordering of hits): values are gathered as ordinals per segment and turned into strings once.
-    pub fn group_by(
+    pub(crate) fn group_by(
         &self,
         req: &SearchRequest,
         key: &str,
@@ -254,14 +254,14 @@ impl Reader {
     }
 
     /// Number of hits.
-    pub fn count(&self, req: &SearchRequest) -> Result<u64, IndexError> {
+    pub(crate) fn count(&self, req: &SearchRequest) -> Result<u64, IndexError> {
         let q = self.compile(req)?;
         Ok(self.searcher().search(&q, &Count).map_err(self.err())? as u64)
     }
 
     /// Hits per `interval_ms` of eventTime, every bucket from the window's start (or the first hit) to its
     /// end (or the last hit), empty ones included; refused past `max_buckets`.
-    pub fn histogram(
+    pub(crate) fn histogram(
         &self,
         req: &SearchRequest,
         interval: crate::time::Interval,
@@ -317,7 +317,11 @@ impl Reader {
     }
 
     /// Count hits per value of `by`, by count descending then value ascending.
-    pub fn stats(&self, req: &SearchRequest, by: &str) -> Result<Vec<(String, u64)>, IndexError> {
+    pub(crate) fn stats(
+        &self,
+        req: &SearchRequest,
+        by: &str,
+    ) -> Result<Vec<(String, u64)>, IndexError> {
         let searcher = self.searcher();
         let q = self.compile(req)?;
         if catalog::lookup(by).is_some_and(|d| d.kind == FieldKind::Id) {
@@ -435,7 +439,7 @@ impl Reader {
     }
 
     /// Events, objects, size and time span.
-    pub fn info(&self) -> Result<IndexInfo, IndexError> {
+    pub(crate) fn info(&self) -> Result<IndexInfo, IndexError> {
         let searcher = self.searcher();
         let count = |node: Node| {
             self.count(&SearchRequest {

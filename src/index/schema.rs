@@ -15,31 +15,31 @@ use tantivy::Index;
 use crate::catalog::{self, FieldKind};
 
 /// Tokenizer of full-text fields: words split on non-alphanumerics, lowercased.
-pub const TEXT_TOKENIZER: &str = "sagetrail_text";
+pub(crate) const TEXT_TOKENIZER: &str = "sagetrail_text";
 /// Words longer than this are noise (base64 blobs, digests) and are not indexed as words.
-pub const MAX_WORD_LEN: usize = 64;
+pub(crate) const MAX_WORD_LEN: usize = 64;
 /// Separates a dotted path from its value inside the open path field (normalise builds the terms).
-pub use crate::normalise::PATH_SEP;
+pub(crate) use crate::normalise::PATH_SEP;
 
 /// Internal field names.
-pub const F_RAW: &str = "_raw";
-pub const F_TEXT: &str = "_text";
-pub const F_PATH: &str = "_path";
-pub const F_DOC: &str = "_doc";
-pub const F_OBJ: &str = "_obj";
-pub const F_LEDGER: &str = "_ledger";
+pub(crate) const F_RAW: &str = "_raw";
+pub(crate) const F_TEXT: &str = "_text";
+pub(crate) const F_PATH: &str = "_path";
+pub(crate) const F_DOC: &str = "_doc";
+pub(crate) const F_OBJ: &str = "_obj";
+pub(crate) const F_LEDGER: &str = "_ledger";
 /// Digests of identifier values (`id` fields): one u64 term per (field, value). Indexed, not fast.
-pub const F_HASH: &str = "_hash";
+pub(crate) const F_HASH: &str = "_hash";
 /// The digest of the eventID alone, as a fast column: the deterministic tie-break of equal times.
-pub const F_IDH: &str = "_idh";
+pub(crate) const F_IDH: &str = "_idh";
 /// On an event whose STS call issued a key that stitching follows: its own eventID, as a column, so a
 /// writer learns (key → actor, issuing eventID) at open from columns alone.
-pub const F_EVID: &str = "_evid";
+pub(crate) const F_EVID: &str = "_evid";
 /// The low 32 bits of the event's content digest, as a column: a redelivery of an indexed eventID is
 /// told from a conflicting record under the same eventID without reading the stored record.
-pub const F_CH: &str = "_ch";
+pub(crate) const F_CH: &str = "_ch";
 /// `_doc` value of an ingest-ledger document (events have no `_doc`).
-pub const DOC_LEDGER: &str = "ledger";
+pub(crate) const DOC_LEDGER: &str = "ledger";
 
 /// Field handles, resolved once per opened index.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ pub struct Omit {
 }
 
 /// Build the schema from the catalogue.
-pub fn build_schema() -> Schema {
+pub(crate) fn build_schema() -> Schema {
     let mut b = Schema::builder();
     // No field norms anywhere: hits are ordered by time, never scored, and norms cost a byte per doc and field.
     let text_indexing = TextFieldIndexing::default()
@@ -154,7 +154,7 @@ pub fn build_schema() -> Schema {
 
 /// The full-text analyzer: used by queries (registered as [`TEXT_TOKENIZER`]) and by `prepare`, which
 /// tokenizes on the decode threads and hands tantivy each record's distinct words once.
-pub fn text_analyzer() -> TextAnalyzer {
+pub(crate) fn text_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
         .filter(LowerCaser)
@@ -162,12 +162,12 @@ pub fn text_analyzer() -> TextAnalyzer {
 }
 
 /// Register the tokenizers an index needs (they are not persisted by tantivy).
-pub fn register_tokenizers(index: &Index) {
+pub(crate) fn register_tokenizers(index: &Index) {
     index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
 }
 
 impl Fields {
-    pub fn new(schema: Schema) -> tantivy::Result<Fields> {
+    pub(crate) fn new(schema: Schema) -> tantivy::Result<Fields> {
         let mut named = FxHashMap::default();
         for def in catalog::fields() {
             if matches!(def.kind, FieldKind::Path | FieldKind::Id) {
@@ -197,7 +197,7 @@ impl Fields {
     }
 
     /// The handle and kind of a named catalogue field.
-    pub fn named(&self, name: &str) -> Option<(Field, FieldKind)> {
+    pub(crate) fn named(&self, name: &str) -> Option<(Field, FieldKind)> {
         self.named.get(name).copied()
     }
 }

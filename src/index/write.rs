@@ -29,7 +29,7 @@ use crate::model::{ActorBasis, Event, ObjectRef, Stitch};
 /// flushes the indexing threads' in-memory segments, so it bounds their memory too: measured on 300k events,
 /// 200k a commit peaked at 345 MB RSS, 100k at 280–293 MB, in the same time (segments are merged at the
 /// end of a run anyway, see `merge`).
-pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
+pub(crate) const DEFAULT_COMMIT_EVERY: usize = 100_000;
 
 /// How to open the writer.
 #[derive(Debug, Clone)]
@@ -70,14 +70,14 @@ pub struct PreparedDoc {
 /// What the writer stores in the commit payload.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct CommitPayload {
+pub(crate) struct CommitPayload {
     /// RFC 3339 time of the last commit by an ingest.
     pub last_ingest: Option<String>,
 }
 
 /// Counts for one object.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct AddCounts {
+pub(crate) struct AddCounts {
     pub added: u64,
     pub present: u64,
     /// Already present under the same eventID with other content: the one stored first is kept.
@@ -85,7 +85,7 @@ pub struct AddCounts {
 }
 
 /// Turn an event into a document. Runs on the decode threads.
-pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
+pub(crate) fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     let mut doc = TantivyDocument::default();
     doc.add_date(fields.time, DateTime::from_timestamp_millis(ev.time_ms));
     let id_hash = id_hash(names::EVENT_ID, &ev.event_id);
@@ -149,7 +149,7 @@ pub fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
 /// dropping repeats (ARN parts, account ids, service names recur in most strings) halves the words the
 /// indexing threads take; re-splitting the result there is cheap. ASCII strings (nearly all of CloudTrail)
 /// are split byte by byte exactly as the full-text analyzer would; others go through the analyzer.
-pub fn distinct_words(texts: &[String]) -> String {
+pub(crate) fn distinct_words(texts: &[String]) -> String {
     thread_local! {
         static ANALYZER: RefCell<TextAnalyzer> = RefCell::new(text_analyzer());
     }
@@ -679,16 +679,12 @@ impl Writer {
         Ok(fixed)
     }
 
-    pub fn fields(&self) -> &Fields {
+    pub(crate) fn fields(&self) -> &Fields {
         &self.fields
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Ledger keys of every object already ingested (empty after `--reindex`).
-    pub fn done_objects(&self) -> Result<HashSet<String>, IndexError> {
+    pub(crate) fn done_objects(&self) -> Result<HashSet<String>, IndexError> {
         if self.empty_at_start || self.dry_run {
             return Ok(HashSet::new());
         }
@@ -787,7 +783,7 @@ impl Writer {
     }
 
     /// Add the events of one object; when `complete`, record the object as done in the same commit.
-    pub fn add_object(
+    pub(crate) fn add_object(
         &mut self,
         obj: Option<&ObjectRef>,
         docs: Vec<PreparedDoc>,
@@ -840,7 +836,7 @@ impl Writer {
 
     /// Commit everything added so far, with the payload, and make it visible to the dedup check. When the
     /// batch taught new issued keys or user names, a second commit fixes the actor of earlier events.
-    pub fn commit(&mut self) -> Result<(), IndexError> {
+    pub(crate) fn commit(&mut self) -> Result<(), IndexError> {
         if self.dry_run {
             return Ok(());
         }
@@ -903,7 +899,7 @@ impl Writer {
     }
 
     /// Final commit, then the end-of-run merges.
-    pub fn finish(mut self) -> Result<Finished, IndexError> {
+    pub(crate) fn finish(mut self) -> Result<Finished, IndexError> {
         let started = std::time::Instant::now();
         if self.dry_run {
             return Ok(Finished::default());
@@ -1008,7 +1004,7 @@ fn key_digest(k: &str) -> u64 {
 }
 
 /// Read the commit payload of an index.
-pub fn read_payload(index: &Index) -> CommitPayload {
+pub(crate) fn read_payload(index: &Index) -> CommitPayload {
     index
         .load_metas()
         .ok()

@@ -17,7 +17,7 @@ use crate::messages::Messages;
 use crate::model::ObjectRef;
 use crate::normalise;
 
-pub mod sources;
+pub(crate) mod sources;
 
 /// Objects in flight between fetch and decode, and between decode and the writer, per decode thread:
 /// enough to keep every core busy, few enough that memory stays bounded by a handful of objects.
@@ -26,7 +26,7 @@ const IN_FLIGHT_PER_THREAD: usize = 2;
 /// The end-of-run summary (stderr as text, or stdout as one JSON object with `--summary json`).
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub(crate) struct Summary {
     pub source: String,
     pub objects_listed: u64,
     pub objects_read: u64,
@@ -58,7 +58,7 @@ pub struct Summary {
 
 impl Summary {
     /// Count `n` objects skipped for `reason`.
-    pub fn skip(&mut self, reason: &str, n: u64) {
+    pub(crate) fn skip(&mut self, reason: &str, n: u64) {
         if n > 0 {
             self.objects_skipped += n;
             *self
@@ -68,11 +68,11 @@ impl Summary {
         }
     }
 
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.objects_failed > 0 || self.records_failed > 0
     }
 
-    pub fn finish(&mut self, started: Instant) {
+    pub(crate) fn finish(&mut self, started: Instant) {
         self.seconds = started.elapsed().as_secs_f64();
         let ev = self.events_added + self.events_already_present;
         self.events_per_second = if self.seconds > 0.0 {
@@ -86,7 +86,7 @@ impl Summary {
 /// Why an object was not read whole: each is one failure class, reported with the object's name, and
 /// leaves the object not done (it is read again by the next run).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ObjectError {
+pub(crate) enum ObjectError {
     /// Not gzip that inflates, or inflates past `--max-object-mb`.
     #[error("{0}")]
     Gunzip(String),
@@ -105,7 +105,7 @@ pub enum ObjectError {
 }
 
 /// What decoding one object produced.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub obj: ObjectRef,
     pub docs: Vec<PreparedDoc>,
     /// Why the object was not read whole (empty: it was).
@@ -119,7 +119,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(obj: ObjectRef) -> Outcome {
+    pub(crate) fn new(obj: ObjectRef) -> Outcome {
         Outcome {
             obj,
             docs: Vec::new(),
@@ -135,11 +135,11 @@ impl Outcome {
 }
 
 /// Why an object was skipped by its content.
-pub const SKIP_DIGEST_BODY: &str = "a CloudTrail digest body";
+pub(crate) const SKIP_DIGEST_BODY: &str = "a CloudTrail digest body";
 
 /// Decode, normalise and prepare one CloudTrail object. Pure but for the CPU. Failed records are
 /// tallied: one message per object says how many and the first reason.
-pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outcome {
+pub(crate) fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outcome {
     let (mut out, events) = cloudtrail_events(obj, bytes, fields.max_inflated);
     out.docs = events.into_iter().map(|e| prepare(fields, e)).collect();
     out
@@ -147,7 +147,7 @@ pub fn process_cloudtrail(fields: &Fields, obj: ObjectRef, bytes: &[u8]) -> Outc
 
 /// Decode and normalise one CloudTrail object into events (what the index and the lake both take), with
 /// the outcome's counts and messages.
-pub fn cloudtrail_events(
+pub(crate) fn cloudtrail_events(
     obj: ObjectRef,
     bytes: &[u8],
     max_inflated: u64,
@@ -210,7 +210,7 @@ const MAX_WARNINGS_PER_OBJECT: usize = 1;
 
 /// Drive fetched objects through decode into the writer. `fetched` yields each object with its bytes or
 /// the reason it could not be fetched; it is consumed on the rayon pool, so the fetcher runs meanwhile.
-pub fn run<T: Send>(
+pub(crate) fn run<T: Send>(
     writer: &mut Writer,
     fetched: Receiver<(ObjectRef, Result<T, String>)>,
     process: impl Fn(&Fields, ObjectRef, T) -> Outcome + Sync,
@@ -299,7 +299,7 @@ pub fn run<T: Send>(
 }
 
 /// Feed local files into a bounded channel from a reader thread.
-pub fn read_local(
+pub(crate) fn read_local(
     objects: Vec<crate::source::local::LocalObject>,
     max_bytes: u64,
 ) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {

@@ -25,12 +25,12 @@ use crate::Error;
 
 /// Default number of objects fetched at once from S3: enough to hide request latency, few enough for
 /// small machines and the API's per-prefix rates.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
 
 /// The log group SageMaker Studio writes its app logs to.
-pub const DEFAULT_LOG_GROUP: &str = "/aws/sagemaker/studio";
+pub(crate) const DEFAULT_LOG_GROUP: &str = "/aws/sagemaker/studio";
 /// Streams read at once from CloudWatch Logs: GetLogEvents allows 25 requests/s per account and region.
-pub const LOG_STREAM_CONCURRENCY: usize = 4;
+pub(crate) const LOG_STREAM_CONCURRENCY: usize = 4;
 /// The stream CloudWatch Logs writes when an export task checks the bucket; not a Studio stream.
 const EXPORT_WRITE_TEST: &str = "aws-logs-write-test";
 /// Name prefix of a stream's ledger entry.
@@ -82,7 +82,7 @@ fn drive<T: Send>(
 }
 
 /// CloudTrail from local files and folders.
-pub fn cloudtrail_local(
+pub(crate) fn cloudtrail_local(
     writer: &mut Writer,
     paths: &[PathBuf],
     filter: &TrailFilter,
@@ -169,7 +169,7 @@ fn fetch_s3(
 }
 
 /// CloudTrail from S3.
-pub fn cloudtrail_s3(
+pub(crate) fn cloudtrail_s3(
     writer: &mut Writer,
     url: &S3Url,
     filter: &TrailFilter,
@@ -215,7 +215,7 @@ pub fn cloudtrail_s3(
 
 /// Where Studio log events come from and belong.
 #[derive(Debug, Clone)]
-pub struct LogsConfig {
+pub(crate) struct LogsConfig {
     pub log_group: String,
     pub stream_prefix: Option<String>,
     pub since_ms: Option<i64>,
@@ -243,7 +243,7 @@ fn log_outcome(
 }
 
 /// Studio logs from the CloudWatch Logs API, incrementally per stream.
-pub fn studio_logs_api(
+pub(crate) fn studio_logs_api(
     writer: &mut Writer,
     cfg: &LogsConfig,
     msgs: &Messages,
@@ -363,7 +363,7 @@ pub fn studio_logs_api(
 }
 
 /// The stream an export-to-S3 path implies: `.../<domain>/<name>/<AppType>/<app>[/LifecycleConfigOnStart]/000000.gz`.
-pub fn stream_from_export_path(path: &str) -> Option<String> {
+pub(crate) fn stream_from_export_path(path: &str) -> Option<String> {
     let segs: Vec<&str> = path.split('/').collect();
     if segs.len() < 2 {
         return None;
@@ -411,7 +411,7 @@ fn log_file_outcome(fields: &Fields, ctx: &GroupContext, obj: ObjectRef, bytes: 
 }
 
 /// Studio logs from files: the export-to-S3 layout or `aws logs filter-log-events` JSON, local or in S3.
-pub fn studio_logs_files(
+pub(crate) fn studio_logs_files(
     writer: &mut Writer,
     inputs: &[String],
     cfg: &LogsConfig,

@@ -93,7 +93,7 @@ fn issued_ddl(e: Engine, quote: impl Fn(&str) -> String) -> String {
 
 /// The DDL for `engine` over the lake at `root` (`s3://…` or a local path); `accounts` and `regions` are
 /// the partition values present (Athena's partition projection enumerates them).
-pub fn ddl(engine: Engine, root: &str, accounts: &[String], regions: &[String]) -> String {
+pub(crate) fn ddl(engine: Engine, root: &str, accounts: &[String], regions: &[String]) -> String {
     let root = root.trim_end_matches('/');
     let lit = |s: &str| engine.lit(s);
     let mut out = format!(

@@ -10,10 +10,10 @@
 //! its files that the new ones supersede are removed; a unit with a failed object removes nothing, so a
 //! failure never loses what an earlier run wrote. Files are put whole (see `store`).
 
-pub mod ddl;
+pub(crate) mod ddl;
 pub mod schema;
-pub mod sql;
-pub mod store;
+pub(crate) mod sql;
+pub(crate) mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -40,11 +40,11 @@ use store::Store;
 /// Input bytes per chunk by default: 40k–140k events (real trails are 120–400 B/event gzipped), files of
 /// 10–50 MB after zstd, and a peak of about 1.4 GB while the most compressible corpus's chunk is decoded,
 /// sorted and encoded (benches/LAKE.md); `--chunk-mb` trades file size against memory.
-pub const DEFAULT_CHUNK_MB: u64 = 16;
+pub(crate) const DEFAULT_CHUNK_MB: u64 = 16;
 /// Rows per row group: large enough for column statistics to prune, small enough to read a slice.
-pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+pub(crate) const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per file at most (a partition's rows of one chunk beyond it go to a second file).
-pub const DEFAULT_ROWS_PER_FILE: usize = 1_000_000;
+pub(crate) const DEFAULT_ROWS_PER_FILE: usize = 1_000_000;
 /// zstd level of every column: level 3 is zstd's own default, a good ratio at a fast write.
 const ZSTD_LEVEL: i32 = 3;
 /// Objects fetched from S3 at once while a chunk is read.
@@ -52,14 +52,14 @@ const FETCH_CONCURRENCY: usize = 16;
 
 /// Where `lake write` reads from.
 #[derive(Debug, Clone)]
-pub enum Input {
+pub(crate) enum Input {
     Local(std::path::PathBuf),
     S3(S3Url),
 }
 
 /// What `lake write` is asked to do.
 #[derive(Debug, Clone)]
-pub struct WriteConfig {
+pub(crate) struct WriteConfig {
     pub inputs: Vec<Input>,
     pub filter: TrailFilter,
     pub dest: String,
@@ -73,7 +73,7 @@ pub struct WriteConfig {
 /// What a `lake write` did.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WriteSummary {
+pub(crate) struct WriteSummary {
     pub dest: String,
     pub units: u64,
     pub objects_listed: u64,
@@ -113,7 +113,7 @@ fn hex64(bytes: &[u8]) -> String {
 
 /// A partition value as a Hive path segment: letters, digits, `-` and `_` as they are, anything else
 /// `%XX` (what engines decode), so a hostile awsRegion cannot climb out of its folder.
-pub fn escape_partition(v: &str) -> String {
+pub(crate) fn escape_partition(v: &str) -> String {
     let mut out = String::new();
     for b in v.bytes() {
         if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
@@ -306,7 +306,7 @@ fn fetch_chunk(
 
 /// One unit of work as `lake write --plan` prints it: what a Spark task (or any worker) is given.
 #[derive(Debug, Serialize)]
-pub struct PlannedUnit {
+pub(crate) struct PlannedUnit {
     pub unit: String,
     pub objects: u64,
     pub bytes: u64,
@@ -328,7 +328,7 @@ fn input_client(cfg: &WriteConfig) -> Result<(tokio::runtime::Runtime, Option<s3
 }
 
 /// The units `write` would write, without reading or writing anything.
-pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Error> {
+pub(crate) fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Error> {
     let (rt, client) = input_client(cfg)?;
     let mut summary = WriteSummary::default();
     let objects = list_inputs(cfg, &rt, &client, msgs, &mut summary);
@@ -347,7 +347,7 @@ pub fn plan(cfg: &WriteConfig, msgs: &Messages) -> Result<Vec<PlannedUnit>, Erro
 }
 
 /// `lake write`: every input object into the lake at `cfg.dest`.
-pub fn write(cfg: &WriteConfig, msgs: &Messages) -> Result<WriteSummary, Error> {
+pub(crate) fn write(cfg: &WriteConfig, msgs: &Messages) -> Result<WriteSummary, Error> {
     let started = Instant::now();
     let (rt, client) = input_client(cfg)?;
     let store = Store::open(&cfg.dest, &cfg.aws).map_err(Error::Source)?;
@@ -551,7 +551,7 @@ mod tests {
 /// What a `lake compact` did.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CompactSummary {
+pub(crate) struct CompactSummary {
     pub dest: String,
     pub partitions: u64,
     pub partitions_compacted: u64,
@@ -577,7 +577,7 @@ fn read_parquet(bytes: Vec<u8>) -> Result<Vec<RecordBatch>, String> {
 /// rewritten as one file (or more past `rows_per_file`) holding each eventID once: the first by
 /// (eventtime, record), as the `events` view keeps it. The new file is put whole before the old ones go,
 /// so a kill at any moment leaves at worst both, which the view and the next compaction fold.
-pub fn compact(
+pub(crate) fn compact(
     dest: &str,
     aws: &AwsOptions,
     rows_per_file: usize,

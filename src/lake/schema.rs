@@ -16,7 +16,7 @@ use crate::model::Event;
 
 /// The version of the columns below; bumped when a column changes meaning or type (adding one is
 /// compatible). Written into each file's key-value metadata as `sagetrail.lake.schema`.
-pub const LAKE_SCHEMA_VERSION: &str = "1";
+pub(crate) const LAKE_SCHEMA_VERSION: &str = "1";
 
 /// Catalogue fields that are not columns: the time and id have their own, `kind` is always cloudtrail,
 /// the open paths are in the JSON columns, and the rest belong to Studio logs.
@@ -35,7 +35,7 @@ const NOT_COLUMNS: [&str; 10] = [
 
 /// How a column's value is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Time,
     EventId,
     /// A catalogue field, from the normalised event.
@@ -50,7 +50,7 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopKind {
+pub(crate) enum TopKind {
     Str,
     Bool,
     Json,
@@ -58,7 +58,7 @@ pub enum TopKind {
 
 /// One column: its SQL name, Arrow type and source.
 #[derive(Debug, Clone)]
-pub struct Column {
+pub(crate) struct Column {
     pub name: String,
     pub data_type: DataType,
     pub source: Source,
@@ -67,7 +67,7 @@ pub struct Column {
 }
 
 /// The SQL name of a catalogue field or path: lowercase, `.` and `-` as `_`.
-pub fn sql_name(field: &str) -> String {
+pub(crate) fn sql_name(field: &str) -> String {
     field
         .chars()
         .map(|c| match c {
@@ -82,7 +82,7 @@ fn ts() -> DataType {
 }
 
 /// Every column, in file order.
-pub fn columns() -> &'static [Column] {
+pub(crate) fn columns() -> &'static [Column] {
     static COLS: std::sync::OnceLock<Vec<Column>> = std::sync::OnceLock::new();
     COLS.get_or_init(|| {
         let mut v = vec![
@@ -155,11 +155,11 @@ pub fn columns() -> &'static [Column] {
 }
 
 /// The column standing for a catalogue field, if any.
-pub fn column_of(field: &str) -> Option<&'static Column> {
+pub(crate) fn column_of(field: &str) -> Option<&'static Column> {
     columns().iter().find(|c| c.field == Some(field))
 }
 
-pub fn arrow_schema() -> Arc<Schema> {
+pub(crate) fn arrow_schema() -> Arc<Schema> {
     Arc::new(Schema::new(
         columns()
             .iter()
@@ -177,7 +177,7 @@ pub fn arrow_schema() -> Arc<Schema> {
 /// The `issued_keys` table: keys issued by STS calls whose caller is not an AWS service (schema/actor-rules.md
 /// rule 3), with the issuer's actor, its basis and the key the issuing call was itself made with (for the
 /// next hop).
-pub fn issued_keys_schema() -> Arc<Schema> {
+pub(crate) fn issued_keys_schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new("accesskey", DataType::Utf8, false),
         Field::new("actor", DataType::Utf8, true),
@@ -231,7 +231,7 @@ fn json_text(v: Option<&RawValue>) -> Option<&str> {
 }
 
 /// Arrow columns for `events`, in [`columns`] order.
-pub fn batch(events: &[&Event]) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub(crate) fn batch(events: &[&Event]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let tops: Vec<Option<Top>> = events
         .iter()
         .map(|e| serde_json::from_str::<Top>(&e.raw).ok())

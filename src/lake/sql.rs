@@ -18,7 +18,7 @@ use crate::query::{Node, Value};
 
 /// The engines whose SQL sagetrail writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub(crate) enum Engine {
     DuckDb,
     Athena,
     Trino,
@@ -26,18 +26,8 @@ pub enum Engine {
 }
 
 impl Engine {
-    pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "duckdb" => Some(Engine::DuckDb),
-            "athena" => Some(Engine::Athena),
-            "trino" => Some(Engine::Trino),
-            "spark" => Some(Engine::Spark),
-            _ => None,
-        }
-    }
-
     /// A partition or reserved column name as the engine's queries quote it.
-    pub fn quote(self, name: &str) -> String {
+    pub(crate) fn quote(self, name: &str) -> String {
         match self {
             Engine::Spark => format!("`{name}`"),
             _ => format!("\"{name}\""),
@@ -45,7 +35,7 @@ impl Engine {
     }
 
     /// A string literal: `'` doubled everywhere; Spark also reads backslash escapes, so those double too.
-    pub fn lit(self, s: &str) -> String {
+    pub(crate) fn lit(self, s: &str) -> String {
         let s = s.replace('\'', "''");
         let s = if self == Engine::Spark {
             s.replace('\\', "\\\\")
@@ -56,7 +46,7 @@ impl Engine {
     }
 
     /// A UTC instant as a timestamp literal.
-    pub fn timestamp(self, ms: i64) -> String {
+    pub(crate) fn timestamp(self, ms: i64) -> String {
         let t = jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string())
             .unwrap_or_default();
@@ -79,7 +69,7 @@ impl Engine {
 /// A query an engine cannot be given.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("lake sql: {0}")]
-pub struct SqlError(pub String);
+pub(crate) struct SqlError(pub String);
 
 /// The JSON columns a path may start in (smaller to parse than the record).
 const JSON_COLUMNS: [&str; 5] = [
@@ -226,7 +216,7 @@ fn text(value: &Value, e: Engine) -> Result<String, SqlError> {
 }
 
 /// The condition of `node` for `engine`; `now` resolves relative times (`7d`).
-pub fn condition(node: &Node, e: Engine, now: i64) -> Result<String, SqlError> {
+pub(crate) fn condition(node: &Node, e: Engine, now: i64) -> Result<String, SqlError> {
     Ok(match node {
         Node::All => "TRUE".into(),
         Node::Field { field, value } => leaf(field, value, e, now)?,
@@ -250,7 +240,7 @@ pub fn condition(node: &Node, e: Engine, now: i64) -> Result<String, SqlError> {
 }
 
 /// The whole statement: the events of `node` in the window, oldest first.
-pub fn statement(
+pub(crate) fn statement(
     node: &Node,
     since_ms: Option<i64>,
     until_ms: Option<i64>,

@@ -8,7 +8,7 @@ use crate::source::aws::{self, AwsOptions};
 use crate::source::s3::{self, S3Url};
 
 /// A lake's root.
-pub enum Store {
+pub(crate) enum Store {
     Local(PathBuf),
     S3 {
         client: s3::Client,
@@ -20,7 +20,7 @@ pub enum Store {
 
 impl Store {
     /// Open `dest`: `s3://bucket/prefix` through the AWS credential chain, else a local folder (made).
-    pub fn open(dest: &str, opts: &AwsOptions) -> Result<Store, String> {
+    pub(crate) fn open(dest: &str, opts: &AwsOptions) -> Result<Store, String> {
         if dest.starts_with("s3://") {
             let url =
                 S3Url::parse(dest).ok_or_else(|| format!("{dest:?} is not s3://bucket/prefix"))?;
@@ -46,7 +46,7 @@ impl Store {
     }
 
     /// The root as engines address it (`s3://…` or an absolute path).
-    pub fn root(&self) -> String {
+    pub(crate) fn root(&self) -> String {
         match self {
             Store::Local(p) => std::fs::canonicalize(p)
                 .unwrap_or_else(|_| p.clone())
@@ -66,7 +66,7 @@ impl Store {
     }
 
     /// Put `bytes` at `rel`, whole.
-    pub fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), String> {
+    pub(crate) fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), String> {
         match self {
             Store::Local(root) => {
                 use std::io::Write;
@@ -92,7 +92,7 @@ impl Store {
     }
 
     /// Every file under `rel` (relative paths), in name order; a missing folder is empty.
-    pub fn list(&self, rel: &str) -> Result<Vec<String>, String> {
+    pub(crate) fn list(&self, rel: &str) -> Result<Vec<String>, String> {
         let mut out = match self {
             Store::Local(root) => {
                 let base = root.join(rel);
@@ -133,7 +133,7 @@ impl Store {
     }
 
     /// Read the file at `rel`.
-    pub fn get(&self, rel: &str) -> Result<Vec<u8>, String> {
+    pub(crate) fn get(&self, rel: &str) -> Result<Vec<u8>, String> {
         match self {
             Store::Local(root) => std::fs::read(root.join(rel))
                 .map_err(|e| format!("{}: {e}", root.join(rel).display())),
@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// Remove the file at `rel` (gone already is fine).
-    pub fn delete(&self, rel: &str) -> Result<(), String> {
+    pub(crate) fn delete(&self, rel: &str) -> Result<(), String> {
         match self {
             Store::Local(root) => match std::fs::remove_file(root.join(rel)) {
                 Ok(()) => Ok(()),

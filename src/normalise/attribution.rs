@@ -8,7 +8,7 @@ use super::tree::Json;
 /// The derived keys of one event. Names in ARNs are lowercased by SageMaker, so `domain_id`, `space_arn`,
 /// `space_name` and `user_profile` are returned lowercased.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Attribution {
+pub(crate) struct Attribution {
     pub source_identity: Option<String>,
     pub role_arn: Option<String>,
     pub domain_id: Option<String>,
@@ -25,7 +25,7 @@ pub struct Attribution {
     pub identity_center_user_name: Option<String>,
 }
 
-pub use crate::model::ActorBasis;
+pub(crate) use crate::model::ActorBasis;
 
 /// The tag keys SageMaker stamps on the resources it creates.
 const TAG_DOMAIN_ARN: &str = "sagemaker:domain-arn";
@@ -45,7 +45,7 @@ fn get_str<'a>(v: &'a Json<'_>, path: &[&str]) -> Option<&'a str> {
 
 /// A parsed SageMaker ARN: `arn:<partition>:sagemaker:<region>:<account>:<type>/<seg>/<seg>...`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct SageMakerArn<'a> {
+pub(crate) struct SageMakerArn<'a> {
     pub partition: &'a str,
     pub region: &'a str,
     pub account: &'a str,
@@ -54,7 +54,7 @@ pub struct SageMakerArn<'a> {
 }
 
 impl<'a> SageMakerArn<'a> {
-    pub fn parse(s: &'a str) -> Option<Self> {
+    pub(crate) fn parse(s: &'a str) -> Option<Self> {
         let mut it = s.splitn(6, ':');
         let (arn, partition, service, region, account, resource) = (
             it.next()?,
@@ -83,7 +83,7 @@ impl<'a> SageMakerArn<'a> {
     }
 
     /// The domain this resource lives in, for domain, user-profile, space and app ARNs.
-    pub fn domain_id(&self) -> Option<&'a str> {
+    pub(crate) fn domain_id(&self) -> Option<&'a str> {
         match self.resource_type {
             "domain" | "user-profile" | "space" | "app" => self.segments.first().copied(),
             _ => None,
@@ -152,14 +152,14 @@ fn partition(rec: &Json) -> String {
 }
 
 /// True when the caller is a Studio session: `assumed-role/<ExecutionRole>/SageMaker`.
-pub fn is_studio_session(rec: &Json) -> bool {
+pub(crate) fn is_studio_session(rec: &Json) -> bool {
     get_str(rec, &["userIdentity", "arn"]).is_some_and(|a| a.ends_with(STUDIO_SESSION_SUFFIX))
 }
 
 /// Rule 5, the principal itself: for an AWS service, the service (`invokedBy`); for a SAML or
 /// web-identity user, the identity provider's user name; else the principal ARN, the service that acted,
 /// the principal id, the account.
-pub fn principal(rec: &Json) -> Option<String> {
+pub(crate) fn principal(rec: &Json) -> Option<String> {
     let ui = |k: &str| get_str(rec, &["userIdentity", k]);
     match ui("type") {
         Some("AWSService") => ui("invokedBy").or_else(|| ui("principalId")),
@@ -177,7 +177,7 @@ pub fn principal(rec: &Json) -> Option<String> {
 /// True when the caller is an AWS service acting on its own (`userIdentity.type` `AWSService`, or no
 /// principal ARN but an `invokedBy`): `sagemaker.amazonaws.com` assuming an execution role,
 /// `ec2.amazonaws.com` an instance profile. A service is never the human behind the keys it obtains.
-pub fn caller_is_service(rec: &Json) -> bool {
+pub(crate) fn caller_is_service(rec: &Json) -> bool {
     get_str(rec, &["userIdentity", "type"]) == Some("AWSService")
         || (get_str(rec, &["userIdentity", "arn"]).is_none()
             && get_str(rec, &["userIdentity", "invokedBy"]).is_some())
@@ -191,7 +191,7 @@ fn issues_credentials(event_name: &str) -> bool {
 }
 
 /// For `AssumeRole*`, `GetSessionToken` and `GetFederationToken`, the access key they issued.
-pub fn issued_access_key(rec: &Json) -> Option<String> {
+pub(crate) fn issued_access_key(rec: &Json) -> Option<String> {
     get_str(rec, &["eventName"])
         .filter(|n| issues_credentials(n))
         .and(get_str(
@@ -212,7 +212,7 @@ fn identity_center_user<'a>(rec: &'a Json<'_>) -> Option<&'a str> {
 }
 
 /// Every derived key of one record.
-pub fn attribute(rec: &Json) -> Attribution {
+pub(crate) fn attribute(rec: &Json) -> Attribution {
     let tags = tags(rec);
     let arns = candidate_arns(rec, &tags);
 

@@ -10,7 +10,7 @@ use super::tree::Json;
 
 /// The digest of `v` under `seed`: objects combine their members order-independently (a wrapping sum of
 /// member digests), arrays in order, scalars by their text as written.
-pub fn content(v: &Json, seed: u64) -> u64 {
+pub(crate) fn content(v: &Json, seed: u64) -> u64 {
     match v {
         Json::Null => xxh3_64_with_seed(b"n", seed),
         Json::Bool(b) => xxh3_64_with_seed(if *b { b"t" } else { b"f" }, seed),

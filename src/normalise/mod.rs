@@ -18,13 +18,13 @@ use tree::Json;
 
 /// Values longer than this are not indexed as exact terms (they stay in full text and in the record):
 /// policy documents and notebook payloads would bloat the term dictionary for lookups nobody types.
-pub const MAX_EXACT_VALUE: usize = 512;
+pub(crate) const MAX_EXACT_VALUE: usize = 512;
 
 /// Separates a dotted path from its value in an open-path term. No path or value contains it.
-pub const PATH_SEP: char = '\0';
+pub(crate) const PATH_SEP: char = '\0';
 
 /// The CloudTrail eventVersion major this code understands; other majors are indexed with a warning.
-pub const KNOWN_EVENT_VERSION_MAJOR: &str = "1";
+pub(crate) const KNOWN_EVENT_VERSION_MAJOR: &str = "1";
 
 /// Why a record was not indexed.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -170,14 +170,6 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     let mut path = String::with_capacity(64);
     flatten(&v, &mut path, &mut ev);
     Ok(Normalised { event: ev, warning })
-}
-
-/// Parse an RFC 3339 time (any offset) to epoch milliseconds.
-pub fn parse_event_time(s: &str) -> Option<i64> {
-    match time::parse_str(s) {
-        time::Parsed::Ms(ms) => Some(ms),
-        _ => None,
-    }
 }
 
 fn scalar_string(v: &Json) -> Option<String> {

@@ -18,7 +18,7 @@ const LIFECYCLE_SUFFIX: &str = "LifecycleConfigOnStart";
 
 /// What a Studio stream name says.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct StreamInfo {
+pub(crate) struct StreamInfo {
     pub domain_id: Option<String>,
     pub user_profile: Option<String>,
     pub space_name: Option<String>,
@@ -28,7 +28,7 @@ pub struct StreamInfo {
 }
 
 /// Parse `<domainId>/<name>/<AppType>/<appName>[/LifecycleConfigOnStart]`; other names give what they can.
-pub fn parse_stream(stream: &str) -> StreamInfo {
+pub(crate) fn parse_stream(stream: &str) -> StreamInfo {
     let segs: Vec<&str> = stream.split('/').collect();
     let mut info = StreamInfo {
         lifecycle_config: segs.len() >= 5 && segs[4] == LIFECYCLE_SUFFIX,
@@ -50,7 +50,7 @@ pub fn parse_stream(stream: &str) -> StreamInfo {
 
 /// Where the log group lives, to build space ARNs.
 #[derive(Debug, Clone, Default)]
-pub struct GroupContext {
+pub(crate) struct GroupContext {
     pub log_group: String,
     pub account: Option<String>,
     pub region: Option<String>,
@@ -84,7 +84,13 @@ struct Wire<'a> {
 }
 
 /// The identity of a log event: a digest of where it is, when, what it says and its ordinal.
-pub fn log_event_id(group: &str, stream: &str, ts: i64, message: &str, ordinal: u32) -> String {
+pub(crate) fn log_event_id(
+    group: &str,
+    stream: &str,
+    ts: i64,
+    message: &str,
+    ordinal: u32,
+) -> String {
     let mut h = Sha256::new();
     for part in [group.as_bytes(), stream.as_bytes(), message.as_bytes()] {
         h.update((part.len() as u64).to_le_bytes());
@@ -101,7 +107,13 @@ pub fn log_event_id(group: &str, stream: &str, ts: i64, message: &str, ordinal: 
 }
 
 /// One log event as an [`Event`].
-pub fn log_event(ctx: &GroupContext, stream: &str, ts: i64, message: &str, ordinal: u32) -> Event {
+pub(crate) fn log_event(
+    ctx: &GroupContext,
+    stream: &str,
+    ts: i64,
+    message: &str,
+    ordinal: u32,
+) -> Event {
     let info = parse_stream(stream);
     let event_id = log_event_id(&ctx.log_group, stream, ts, message, ordinal);
     let space_arn = match (&info.space_name, &info.domain_id, &ctx.account, &ctx.region) {

@@ -9,8 +9,8 @@ use super::tree::Json;
 
 /// The earliest and latest millisecond the index holds: tantivy keeps times as i64 nanoseconds, so
 /// ±(2^63 − 1) ns, 1677-09-21 to 2262-04-11. A time outside would wrap to another century.
-pub const MIN_MS: i64 = -(i64::MAX / 1_000_000);
-pub const MAX_MS: i64 = i64::MAX / 1_000_000;
+pub(crate) const MIN_MS: i64 = -(i64::MAX / 1_000_000);
+pub(crate) const MAX_MS: i64 = i64::MAX / 1_000_000;
 
 /// Below this an epoch number is seconds, at or above it milliseconds: 10^11 s is the year 5138, 10^11
 /// ms is 1973, so no CloudTrail time is ambiguous.

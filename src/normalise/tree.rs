@@ -31,7 +31,7 @@ impl<'a> Json<'a> {
     }
 
     /// The member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -39,25 +39,25 @@ impl<'a> Json<'a> {
     }
 
     /// Follow a path of object keys.
-    pub fn at(&self, path: &[&str]) -> Option<&Json<'a>> {
+    pub(crate) fn at(&self, path: &[&str]) -> Option<&Json<'a>> {
         path.iter().try_fold(self, |cur, k| cur.get(k))
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Json::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_array(&self) -> Option<&[Json<'a>]> {
+    pub(crate) fn as_array(&self) -> Option<&[Json<'a>]> {
         match self {
             Json::Array(a) => Some(a),
             _ => None,
         }
     }
 
-    pub fn is_object(&self) -> bool {
+    pub(crate) fn is_object(&self) -> bool {
         matches!(self, Json::Object(_))
     }
 }

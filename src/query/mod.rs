@@ -12,7 +12,6 @@
 //! value   := WORD | WORD* | "quoted" | "(" value ("OR" value)* ")" | ("["|"{") bound "TO" bound ("]"|"}")
 //! ```
 
-
 use std::ops::Bound;
 
 use thiserror::Error;
@@ -181,9 +180,9 @@ fn is_field_name(s: &str) -> bool {
 /// How deep parentheses and negations may nest: far beyond any query a person writes, and shallow enough
 /// that parsing, compiling and running the tree (all recursive) stay far from the stack's end (500 NOTs
 /// overflowed it).
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// How many tokens a query may have: a thousand terms is a generated query already; each becomes a clause.
-pub const MAX_TOKENS: usize = 2048;
+pub(crate) const MAX_TOKENS: usize = 2048;
 
 struct Parser {
     toks: Vec<(usize, Tok)>,

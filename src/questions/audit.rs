@@ -18,7 +18,7 @@ use crate::Error;
 
 /// The rule files, compiled in so a binary always audits with the rules it was built with; a test checks
 /// this list against the folder.
-pub const RULE_FILES: [(&str, &str); 27] = [
+pub(crate) const RULE_FILES: [(&str, &str); 27] = [
     (
         "presigned-url-outside-network",
         include_str!("../../schema/rules/presigned-url-outside-network.toml"),
@@ -130,14 +130,14 @@ pub const RULE_FILES: [(&str, &str); 27] = [
 ];
 
 /// The default required tag: the whitepaper's `studiouserid`.
-pub const DEFAULT_REQUIRED_TAG: &str = "studiouserid";
+pub(crate) const DEFAULT_REQUIRED_TAG: &str = "studiouserid";
 /// The default longest Studio session: the API's own default of 12 hours.
-pub const DEFAULT_MAX_SESSION_SECONDS: f64 = 43_200.0;
+pub(crate) const DEFAULT_MAX_SESSION_SECONDS: f64 = 43_200.0;
 
 /// One rule.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub id: String,
     pub title: String,
     pub section: String,
@@ -162,14 +162,14 @@ pub struct Rule {
 /// How bad a finding of a rule is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     High,
     Medium,
     Low,
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::High => "high",
             Severity::Medium => "medium",
@@ -181,7 +181,7 @@ impl Severity {
 /// The checks a query cannot say; a rule file naming any other fails to load, with the rule's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Check {
+pub(crate) enum Check {
     /// `sourceIPAddress` outside every `--allow-cidr` and `vpcEndpointId` not an `--allow-vpce`.
     SourceIpOutside,
     /// The caller (sourceIdentity or session name) is not the user profile the request names.
@@ -200,7 +200,7 @@ pub enum Check {
 /// The rule pack's parameters, as flags name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Param {
+pub(crate) enum Param {
     AllowCidr,
     AllowVpce,
     AllowInstanceType,
@@ -211,7 +211,7 @@ pub enum Param {
 }
 
 impl Param {
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Param::AllowCidr => "allow-cidr",
             Param::AllowVpce => "allow-vpce",
@@ -226,7 +226,7 @@ impl Param {
 
 /// Every rule, in file order; a rule file with an unknown key, check or parameter, or a check without
 /// what it reads, fails here with the rule's name.
-pub fn rules() -> Result<Vec<Rule>, Error> {
+pub(crate) fn rules() -> Result<Vec<Rule>, Error> {
     RULE_FILES
         .iter()
         .map(|(name, text)| {
@@ -250,7 +250,7 @@ pub fn rules() -> Result<Vec<Rule>, Error> {
 /// The parameters of the rule pack (flags or the `[audit]` table of a config file).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Params {
+pub(crate) struct Params {
     #[serde(default)]
     pub allow_cidr: Vec<String>,
     #[serde(default)]
@@ -306,7 +306,7 @@ impl Params {
 /// One finding.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct Finding {
+pub(crate) struct Finding {
     pub rule: String,
     #[serde(rename = "eventID")]
     pub event_id: String,
@@ -326,7 +326,7 @@ pub struct Finding {
 
 /// A rule as a report heads its findings: built-in or Sigma, in the order they ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleHead {
+pub(crate) struct RuleHead {
     pub id: String,
     pub level: String,
     pub title: String,
@@ -335,7 +335,7 @@ pub struct RuleHead {
 }
 
 impl RuleHead {
-    pub fn of(r: &Rule) -> RuleHead {
+    pub(crate) fn of(r: &Rule) -> RuleHead {
         RuleHead {
             id: r.id.clone(),
             level: r.severity.as_str().to_string(),
@@ -347,7 +347,7 @@ impl RuleHead {
 
 /// What the audit did.
 #[derive(Debug, Default)]
-pub struct AuditOutcome {
+pub(crate) struct AuditOutcome {
     /// The rules that ran, in order.
     pub heads: Vec<RuleHead>,
     pub findings: Vec<Finding>,
@@ -625,7 +625,7 @@ fn group_gaps(
 }
 
 /// Run `selected` rules (all when empty) over the scope; findings by rule (file order), then time, then id.
-pub fn audit(
+pub(crate) fn audit(
     r: &Reader,
     selected: &[String],
     p: &Params,

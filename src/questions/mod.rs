@@ -3,10 +3,10 @@
 //! Each question runs queries through the index's reader and returns wire rows (stable, documented JSON
 //! keys); rendering is left to `render`. No tantivy here, no output formats.
 
-pub mod audit;
-pub mod report;
-pub mod sigma;
-pub mod usage;
+pub(crate) mod audit;
+pub(crate) mod report;
+pub(crate) mod sigma;
+pub(crate) mod usage;
 
 use crate::catalog::names;
 use crate::model::KIND_STUDIO_LOG;
@@ -16,13 +16,13 @@ use serde::Serialize;
 
 use crate::index::read::{Hit, SearchRequest};
 use crate::index::Reader;
-use crate::time::format_ms;
 use crate::query::{Node, Value};
+use crate::time::format_ms;
 use crate::Error;
 
 /// The time window and narrowing query every question takes.
 #[derive(Debug, Clone, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     pub filter: Option<Node>,
@@ -53,7 +53,7 @@ fn field(f: &str, v: &str) -> Node {
 /// `who`: one row per acting identity.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct WhoRow {
+pub(crate) struct WhoRow {
     pub actor: String,
     pub principal_arns: Vec<String>,
     pub role_arns: Vec<String>,
@@ -84,7 +84,7 @@ const WHO_COLUMNS: [&str; 7] = [
 ];
 
 /// The eventName condition of an action (`Create*` is a prefix).
-pub fn action_node(action: &str) -> Node {
+pub(crate) fn action_node(action: &str) -> Node {
     let value = match action.strip_suffix('*') {
         Some(p) => Value::Prefix(p.to_string()),
         None => Value::Quoted(action.to_string()),
@@ -96,12 +96,12 @@ pub fn action_node(action: &str) -> Node {
 }
 
 /// Who performed `action`; by count descending, then actor.
-pub fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
+pub(crate) fn who(r: &Reader, action: &str, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
     who_in(r, action_node(action), scope)
 }
 
 /// Who acted in the events `node` matches within the scope; by count descending, then actor.
-pub fn who_in(r: &Reader, node: Node, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
+pub(crate) fn who_in(r: &Reader, node: Node, scope: &Scope) -> Result<Vec<WhoRow>, Error> {
     let req = scope.request(node, true);
     let groups = r.group_by(&req, names::ACTOR, &WHO_COLUMNS)?;
     let mut rows: Vec<WhoRow> = groups
@@ -125,7 +125,7 @@ pub fn who_in(r: &Reader, node: Node, scope: &Scope) -> Result<Vec<WhoRow>, Erro
 }
 
 /// The kinds of identifier `activity` and `timeline` accept, in the order they are tried.
-pub const ID_FIELDS: [&str; 8] = [
+pub(crate) const ID_FIELDS: [&str; 8] = [
     "sourceIdentity",
     "userProfile",
     "roleArn",
@@ -137,7 +137,7 @@ pub const ID_FIELDS: [&str; 8] = [
 ];
 
 /// Which identifier fields `id` matches (with any hits at all), and the query for all of them.
-pub fn resolve_id(r: &Reader, id: &str) -> Result<(Vec<&'static str>, Node), Error> {
+pub(crate) fn resolve_id(r: &Reader, id: &str) -> Result<(Vec<&'static str>, Node), Error> {
     let mut matched = Vec::new();
     for f in ID_FIELDS {
         let n = r.count(&SearchRequest {
@@ -162,7 +162,7 @@ pub fn resolve_id(r: &Reader, id: &str) -> Result<(Vec<&'static str>, Node), Err
 /// `activity`: one row per eventName.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct ActivityRow {
+pub(crate) struct ActivityRow {
     pub event_name: String,
     pub count: u64,
     pub errors: u64,
@@ -181,7 +181,11 @@ const ACTIVITY_COLUMNS: [&str; 4] = [
 ];
 
 /// What `id` did, per eventName (studio log lines count under `(studio-log)`), by count then name.
-pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<ActivityRow>, Error> {
+pub(crate) fn activity(
+    r: &Reader,
+    id_node: &Node,
+    scope: &Scope,
+) -> Result<Vec<ActivityRow>, Error> {
     let req = scope.request(id_node.clone(), true);
     let mut acc: BTreeMap<String, (u64, u64, i64, i64, std::collections::BTreeSet<String>)> =
         BTreeMap::new();
@@ -228,7 +232,7 @@ pub fn activity(r: &Reader, id_node: &Node, scope: &Scope) -> Result<Vec<Activit
 /// One line of a timeline.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TimelineRow {
+pub(crate) struct TimelineRow {
     pub time: String,
     pub kind: String,
     /// eventName, or the first line of a log message.
@@ -266,7 +270,7 @@ const TIMELINE_COLUMNS: [&str; 10] = [
 ];
 
 /// Everything `id` did, oldest first, CloudTrail and Studio logs interleaved, sessions marked.
-pub fn timeline(
+pub(crate) fn timeline(
     r: &Reader,
     id_node: &Node,
     scope: &Scope,

@@ -11,23 +11,23 @@ use super::sigma::SigmaRule;
 use super::{Scope, TimelineRow, WhoRow};
 use crate::index::read::SearchRequest;
 use crate::index::{IndexError, Reader};
-use crate::time::{format_ms, Interval};
 use crate::query::{Node, Value};
+use crate::time::{format_ms, Interval};
 use crate::Error;
 
 /// Rows shown per table of counts: enough to see who and what dominates; the rest is counted.
-pub const TOP_N: usize = 25;
+pub(crate) const TOP_N: usize = 25;
 /// Timeline rows shown: a few pages of the document; the rest is counted.
-pub const TIMELINE_LIMIT: usize = 500;
+pub(crate) const TIMELINE_LIMIT: usize = 500;
 /// Findings listed per rule, and records shown as evidence per rule: a sample with the total beside it.
-pub const FINDINGS_PER_RULE: usize = 50;
-pub const EVIDENCE_PER_RULE: usize = 5;
+pub(crate) const FINDINGS_PER_RULE: usize = 50;
+pub(crate) const EVIDENCE_PER_RULE: usize = 5;
 /// The most bars of the activity histogram (auto aims for about 60).
 const MAX_BARS: usize = 400;
 
 /// What the report is about, as given.
 #[derive(Debug, Clone, Default)]
-pub struct ReportRequest {
+pub(crate) struct ReportRequest {
     /// The query as typed (none: every event).
     pub query: Option<String>,
     /// `--actor`: an identifier as `timeline` takes it.
@@ -41,7 +41,7 @@ pub struct ReportRequest {
 
 /// A bounded list of counts: the top rows and how many values were left out.
 #[derive(Debug, Clone, Default)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub field: String,
     pub rows: Vec<(String, u64)>,
     pub more: usize,
@@ -49,7 +49,7 @@ pub struct Counts {
 
 /// One bar of the activity histogram.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Bar {
+pub(crate) struct Bar {
     pub start_ms: i64,
     /// CloudTrail events without an errorCode.
     pub ok: u64,
@@ -61,7 +61,7 @@ pub struct Bar {
 
 /// The findings of one rule, a sample of them listed and a few with their records.
 #[derive(Debug, Clone)]
-pub struct RuleFindings {
+pub(crate) struct RuleFindings {
     pub head: RuleHead,
     pub total: usize,
     pub findings: Vec<Finding>,
@@ -71,7 +71,7 @@ pub struct RuleFindings {
 
 /// Everything the report shows.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     pub query: String,
     pub actor: Option<String>,
     /// Which identifier fields `--actor` matched.
@@ -98,7 +98,7 @@ pub struct Report {
 }
 
 /// The fields counted in "what" and "who touched what", in the order shown.
-pub const COUNTED: [&str; 11] = [
+pub(crate) const COUNTED: [&str; 11] = [
     "eventName",
     "eventSource",
     "roleArn",
@@ -126,7 +126,7 @@ fn bounded<T>(mut v: Vec<T>, n: usize) -> (Vec<T>, usize) {
 }
 
 /// Gather the report for `req` within `scope` (whose filter is the report's query).
-pub fn gather(
+pub(crate) fn gather(
     r: &Reader,
     req: &ReportRequest,
     scope: &Scope,

@@ -16,8 +16,8 @@ use serde_json::Value as Json;
 use super::Scope;
 use crate::index::read::SearchRequest;
 use crate::index::Reader;
-use crate::time::format_ms;
 use crate::query::{self, Node};
+use crate::time::format_ms;
 use crate::Error;
 
 /// The events that start or stop something that costs by the hour.
@@ -41,7 +41,7 @@ const COLUMNS: [&str; 4] = [
 
 /// What usage rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum By {
+pub(crate) enum By {
     UserProfile,
     Space,
     Actor,
@@ -49,7 +49,7 @@ pub enum By {
 }
 
 impl By {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             By::UserProfile => "userProfile",
             By::Space => "spaceName",
@@ -62,7 +62,7 @@ impl By {
 /// How an interval's end is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum EndBasis {
+pub(crate) enum EndBasis {
     /// A `DeleteApp`, `Stop*Job`, `StopNotebookInstance` or `DeleteNotebookInstance` ended it.
     Stopped,
     /// A job without a stop: its maximum runtime (an upper bound).
@@ -74,7 +74,7 @@ pub enum EndBasis {
 /// One run of one thing: an app, a job or a notebook instance.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Interval {
+pub(crate) struct Interval {
     /// `app`, `trainingJob`, `processingJob`, `transformJob` or `notebookInstance`.
     pub kind: &'static str,
     pub name: String,
@@ -105,7 +105,7 @@ pub struct Interval {
 /// Usage summed per group and instance type.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageRow {
+pub(crate) struct UsageRow {
     /// The grouping field's name (`userProfile`, `spaceName`, `actor`, `domainId`) and value.
     pub by: &'static str,
     pub value: String,
@@ -123,7 +123,7 @@ pub struct UsageRow {
 
 /// The answer: the rows, the runs behind them, and the end of the window used.
 #[derive(Debug, Clone, Default)]
-pub struct Usage {
+pub(crate) struct Usage {
     pub rows: Vec<UsageRow>,
     pub intervals: Vec<Interval>,
     /// The end of the window: `--until`, else the newest event in the index.
@@ -308,7 +308,7 @@ fn newest_ms(r: &Reader, scope: &Scope) -> Result<Option<i64>, Error> {
 }
 
 /// Usage in the scope, grouped by `by`.
-pub fn usage(r: &Reader, by: By, scope: &Scope) -> Result<Usage, Error> {
+pub(crate) fn usage(r: &Reader, by: By, scope: &Scope) -> Result<Usage, Error> {
     let Some(end) = scope.until_ms.map(Some).unwrap_or(newest_ms(r, scope)?) else {
         return Ok(Usage::default());
     };

@@ -51,7 +51,7 @@ fn tabular<T: Serialize>(
     }
 }
 
-pub fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<()> {
+pub(crate) fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<()> {
     let sep = if format == Format::Csv { ";" } else { ", " };
     tabular(
         format,
@@ -86,7 +86,11 @@ pub fn who(rows: &[WhoRow], format: Format, out: impl Write) -> std::io::Result<
     )
 }
 
-pub fn activity(rows: &[ActivityRow], format: Format, out: impl Write) -> std::io::Result<()> {
+pub(crate) fn activity(
+    rows: &[ActivityRow],
+    format: Format,
+    out: impl Write,
+) -> std::io::Result<()> {
     tabular(
         format,
         &[
@@ -114,14 +118,14 @@ pub fn activity(rows: &[ActivityRow], format: Format, out: impl Write) -> std::i
 }
 
 /// Streams timeline rows; a table marks each new session with a line of its own.
-pub enum TimelinePrinter<W: Write> {
+pub(crate) enum TimelinePrinter<W: Write> {
     Json(W),
     Csv(Box<csv::Writer<W>>),
     Table(W),
 }
 
 impl<W: Write> TimelinePrinter<W> {
-    pub fn new(format: Format, out: W) -> std::io::Result<Self> {
+    pub(crate) fn new(format: Format, out: W) -> std::io::Result<Self> {
         Ok(match format {
             Format::Json => TimelinePrinter::Json(out),
             Format::Table => TimelinePrinter::Table(out),
@@ -144,7 +148,7 @@ impl<W: Write> TimelinePrinter<W> {
         })
     }
 
-    pub fn row(&mut self, r: &TimelineRow) -> std::io::Result<()> {
+    pub(crate) fn row(&mut self, r: &TimelineRow) -> std::io::Result<()> {
         match self {
             TimelinePrinter::Json(out) => {
                 serde_json::to_writer(&mut *out, r)?;
@@ -186,7 +190,7 @@ impl<W: Write> TimelinePrinter<W> {
         }
     }
 
-    pub fn finish(self) -> std::io::Result<()> {
+    pub(crate) fn finish(self) -> std::io::Result<()> {
         match self {
             TimelinePrinter::Json(mut out) | TimelinePrinter::Table(mut out) => out.flush(),
             TimelinePrinter::Csv(mut w) => w.flush(),
@@ -194,7 +198,7 @@ impl<W: Write> TimelinePrinter<W> {
     }
 }
 
-pub fn findings(
+pub(crate) fn findings(
     heads: &[RuleHead],
     found: &[Finding],
     format: Format,
@@ -256,7 +260,7 @@ pub fn findings(
 }
 
 /// The rules `audit` would run: the built-in pack with its parameters, then any Sigma rules.
-pub fn rule_list(
+pub(crate) fn rule_list(
     rules: &[Rule],
     heads: &[RuleHead],
     format: Format,
@@ -330,7 +334,7 @@ fn hours(h: f64) -> String {
 }
 
 /// Usage sums; in a table, then the runs still going at the end and the largest instances.
-pub fn usage(u: &Usage, format: Format, mut out: impl Write) -> std::io::Result<()> {
+pub(crate) fn usage(u: &Usage, format: Format, mut out: impl Write) -> std::io::Result<()> {
     let header = [
         "by",
         "value",
@@ -430,6 +434,10 @@ fn run_cells(i: &Interval) -> Vec<String> {
 }
 
 /// One row per run.
-pub fn usage_runs(runs: &[Interval], format: Format, out: impl Write) -> std::io::Result<()> {
+pub(crate) fn usage_runs(
+    runs: &[Interval],
+    format: Format,
+    out: impl Write,
+) -> std::io::Result<()> {
     tabular(format, &RUN_HEADER, runs, run_cells, out)
 }

@@ -9,7 +9,7 @@ use crate::model::KIND_STUDIO_LOG;
 use crate::time::format_ms;
 
 /// Fast-field columns a hit printer reads.
-pub const COLUMNS: [&str; 6] = [
+pub(crate) const COLUMNS: [&str; 6] = [
     names::KIND,
     names::EVENT_NAME,
     names::ACTOR,
@@ -30,7 +30,7 @@ const CSV_HEADER: [&str; 7] = [
 ];
 
 /// Streams hits in one format.
-pub enum HitPrinter<W: Write> {
+pub(crate) enum HitPrinter<W: Write> {
     Json(W),
     Csv(csv::Writer<W>),
     Table(W, comfy_table::Table),
@@ -60,7 +60,7 @@ fn event_label(h: &Hit) -> String {
 }
 
 impl<W: Write> HitPrinter<W> {
-    pub fn new(format: Format, out: W) -> std::io::Result<Self> {
+    pub(crate) fn new(format: Format, out: W) -> std::io::Result<Self> {
         Ok(match format {
             Format::Json => HitPrinter::Json(out),
             Format::Csv => {
@@ -75,7 +75,7 @@ impl<W: Write> HitPrinter<W> {
         })
     }
 
-    pub fn hit(&mut self, h: &Hit) -> std::io::Result<()> {
+    pub(crate) fn hit(&mut self, h: &Hit) -> std::io::Result<()> {
         match self {
             HitPrinter::Json(out) => {
                 out.write_all(&h.raw)?;
@@ -103,7 +103,7 @@ impl<W: Write> HitPrinter<W> {
         }
     }
 
-    pub fn finish(self) -> std::io::Result<()> {
+    pub(crate) fn finish(self) -> std::io::Result<()> {
         match self {
             HitPrinter::Json(mut out) => out.flush(),
             HitPrinter::Csv(mut w) => w.flush(),

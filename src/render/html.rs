@@ -50,7 +50,7 @@ details summary{cursor:pointer;color:#0969da}
 
 /// Text safe inside HTML elements and attribute values: invisible and control characters made visible
 /// (as in the terminal), then `& < > " '` as entities.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let s = sanitize(s);
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -187,7 +187,7 @@ fn sev_class(level: &str) -> &'static str {
 }
 
 /// The whole page.
-pub fn page(r: &Report) -> String {
+pub(crate) fn page(r: &Report) -> String {
     let mut s = String::with_capacity(64 * 1024);
     let actors = r.who.len() + r.who_more;
     let errors: u64 = r.bars.iter().map(|b| b.errors).sum();
@@ -430,7 +430,7 @@ pub fn page(r: &Report) -> String {
 }
 
 /// Write the page to `out`.
-pub fn write(r: &Report, mut out: impl Write) -> std::io::Result<()> {
+pub(crate) fn write(r: &Report, mut out: impl Write) -> std::io::Result<()> {
     out.write_all(page(r).as_bytes())?;
     out.flush()
 }

@@ -23,7 +23,7 @@ struct Wire<'a> {
     last_ingest: Option<&'a str>,
 }
 
-pub fn print(i: &IndexInfo, format: Format, mut out: impl Write) -> std::io::Result<()> {
+pub(crate) fn print(i: &IndexInfo, format: Format, mut out: impl Write) -> std::io::Result<()> {
     let w = Wire {
         index: i.dir.display().to_string(),
         events: i.events,

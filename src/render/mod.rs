@@ -3,13 +3,13 @@
 //! Untrusted strings (anything from a record) are sanitised of terminal escapes before they reach a table
 //! or stderr; JSON output is the record as delivered, escaping done by JSON itself.
 
-pub mod answers;
-pub mod hits;
-pub mod html;
-pub mod info;
-pub mod progress;
-pub mod stats;
-pub mod summary;
+pub(crate) mod answers;
+pub(crate) mod hits;
+pub(crate) mod html;
+pub(crate) mod info;
+pub(crate) mod progress;
+pub(crate) mod stats;
+pub(crate) mod summary;
 
 use std::borrow::Cow;
 use std::io::IsTerminal;
@@ -19,7 +19,7 @@ use comfy_table::{presets, ContentArrangement, Table, TableComponent};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// A table fitted to the terminal.
     Table,
     /// One JSON object per line (pipe into jq).
@@ -29,7 +29,7 @@ pub enum Format {
 }
 
 /// Replace control characters (terminal escapes, CR, backspace, C1 codes) with visible escapes.
-pub fn sanitize(s: &str) -> Cow<'_, str> {
+pub(crate) fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
@@ -56,7 +56,7 @@ fn is_unsafe(c: char) -> bool {
 /// A CSV cell safe to open in a spreadsheet: control and invisible characters escaped as in tables,
 /// newlines and tabs flattened, and a cell a spreadsheet would run as a formula (starting with `=`, `+`,
 /// `-`, `@`, or their full-width forms) prefixed with `'`, as OWASP recommends against CSV injection.
-pub fn csv_cell(s: &str) -> Cow<'_, str> {
+pub(crate) fn csv_cell(s: &str) -> Cow<'_, str> {
     let formula = s.starts_with([
         '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
     ]);
@@ -72,7 +72,7 @@ pub fn csv_cell(s: &str) -> Cow<'_, str> {
 }
 
 /// A row of [`csv_cell`]s.
-pub fn csv_row<'a, I: IntoIterator<Item = &'a str>>(cells: I) -> Vec<String> {
+pub(crate) fn csv_row<'a, I: IntoIterator<Item = &'a str>>(cells: I) -> Vec<String> {
     cells
         .into_iter()
         .map(|c| csv_cell(c).into_owned())
@@ -80,22 +80,22 @@ pub fn csv_row<'a, I: IntoIterator<Item = &'a str>>(cells: I) -> Vec<String> {
 }
 
 /// A line for the person at the terminal, on stderr.
-pub fn notice(msg: &str) {
+pub(crate) fn notice(msg: &str) {
     eprintln!("sagetrail: {}", sanitize(msg));
 }
 
 /// The one line of a fatal error, on stderr.
-pub fn error_line(msg: &str) {
+pub(crate) fn error_line(msg: &str) {
     eprintln!("sagetrail: error: {}", sanitize(msg));
 }
 
 /// Like [`sanitize`], and also flatten newlines and tabs to spaces for a one-line cell.
-pub fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     sanitize(s).replace(['\n', '\t'], " ")
 }
 
 /// A table in the house style, as wide as the terminal when there is one.
-pub fn new_table(header: &[&str]) -> Table {
+pub(crate) fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();
     // No borders and no row separators: easy to read and to grep; one line under the header.
     t.load_preset(presets::NOTHING);

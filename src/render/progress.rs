@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A progress bar on a terminal, nothing otherwise.
-pub fn bar(total: Option<u64>, what: &str) -> ProgressBar {
+pub(crate) fn bar(total: Option<u64>, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -12,7 +12,7 @@ struct Row<'a> {
     count: u64,
 }
 
-pub fn print(
+pub(crate) fn print(
     rows: &[(String, u64)],
     by: &str,
     format: Format,
@@ -65,7 +65,7 @@ const ROW_OVERHEAD: usize = 34;
 
 /// A time histogram: JSON lines `{"start":…,"count":N}`, CSV `start,count`, or a table of bars fitted to
 /// the terminal (the largest count fills the width; any non-zero count shows at least one block).
-pub fn histogram(
+pub(crate) fn histogram(
     rows: &[(i64, u64)],
     interval_ms: i64,
     format: Format,
@@ -115,7 +115,7 @@ pub fn histogram(
 }
 
 /// `15m`, `1h`, `1d`: an interval as people write it.
-pub fn human_interval(ms: i64) -> String {
+pub(crate) fn human_interval(ms: i64) -> String {
     for (unit, n) in [
         ("w", 7 * 86_400_000),
         ("d", 86_400_000),

@@ -2,7 +2,7 @@
 
 use crate::ingest::Summary;
 
-pub fn ingest(s: &Summary) {
+pub(crate) fn ingest(s: &Summary) {
     let mut extra = String::new();
     if !s.skipped_by_reason.is_empty() {
         let why: Vec<String> = s
@@ -45,7 +45,7 @@ pub fn ingest(s: &Summary) {
     );
 }
 
-pub fn finished(f: &crate::index::Finished) {
+pub(crate) fn finished(f: &crate::index::Finished) {
     eprintln!(
         "sagetrail: index: committed; {} segments merged into {} ({} segments now); {:.2}s",
         f.segments_merged, f.merges, f.segments, f.seconds

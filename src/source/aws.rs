@@ -7,9 +7,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 
 /// Attempts per request (the first try included): enough to ride out a burst of throttling.
-pub const MAX_ATTEMPTS: u32 = 6;
+pub(crate) const MAX_ATTEMPTS: u32 = 6;
 /// First backoff; the SDK doubles it with jitter up to its maximum.
-pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+pub(crate) const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,7 @@ pub struct AwsOptions {
 }
 
 impl AwsOptions {
-    pub fn retry_config(&self) -> RetryConfig {
+    pub(crate) fn retry_config(&self) -> RetryConfig {
         RetryConfig::standard()
             .with_max_attempts(self.max_attempts.unwrap_or(MAX_ATTEMPTS))
             .with_initial_backoff(self.initial_backoff.unwrap_or(INITIAL_BACKOFF))
@@ -60,7 +60,7 @@ pub async fn load(opts: &AwsOptions) -> aws_config::SdkConfig {
 
 /// A one-line reason from an SDK error of any service (the service's code and message, not the debug
 /// dump). Every SDK re-exports the same smithy `SdkError`.
-pub fn describe<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
+pub(crate) fn describe<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

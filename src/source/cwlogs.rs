@@ -43,7 +43,10 @@ pub async fn streams(c: &Client, group: &str, prefix: Option<&str>) -> Result<Ve
 }
 
 /// The account and region of a log group, from its ARN (for space ARNs).
-pub async fn group_account_region(c: &Client, group: &str) -> Option<(String, String, String)> {
+pub(crate) async fn group_account_region(
+    c: &Client,
+    group: &str,
+) -> Option<(String, String, String)> {
     let resp = c
         .describe_log_groups()
         .log_group_name_prefix(group)
@@ -66,7 +69,7 @@ pub async fn group_account_region(c: &Client, group: &str) -> Option<(String, St
 }
 
 /// Every event of `stream` at or after `start_ms`, oldest first: (timestamp, message).
-pub async fn read_stream(
+pub(crate) async fn read_stream(
     c: &Client,
     group: &str,
     stream: &str,

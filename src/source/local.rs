@@ -7,14 +7,14 @@ use crate::model::ObjectRef;
 
 /// A file to read.
 #[derive(Debug, Clone)]
-pub struct LocalObject {
+pub(crate) struct LocalObject {
     pub path: PathBuf,
     pub obj: ObjectRef,
 }
 
 /// What a walk found.
 #[derive(Debug, Default)]
-pub struct Listing {
+pub(crate) struct Listing {
     pub objects: Vec<LocalObject>,
     /// Files skipped by name, per reason ([`Verdict::reason`]).
     pub skipped: std::collections::BTreeMap<&'static str, u64>,
@@ -23,7 +23,7 @@ pub struct Listing {
 }
 
 /// Walk `paths` (files or folders) in a deterministic order.
-pub fn list(paths: &[PathBuf], classify: fn(&str) -> Verdict) -> Listing {
+pub(crate) fn list(paths: &[PathBuf], classify: fn(&str) -> Verdict) -> Listing {
     let mut out = Listing::default();
     for root in paths {
         if !root.exists() {
@@ -68,7 +68,7 @@ pub fn list(paths: &[PathBuf], classify: fn(&str) -> Verdict) -> Listing {
 }
 
 /// Name (absolute path) and version (size and mtime in nanoseconds) of a file.
-pub fn describe(path: &Path) -> std::io::Result<ObjectRef> {
+pub(crate) fn describe(path: &Path) -> std::io::Result<ObjectRef> {
     let meta = std::fs::metadata(path)?;
     let abs = std::fs::canonicalize(path)?;
     let mtime = meta
@@ -85,6 +85,6 @@ pub fn describe(path: &Path) -> std::io::Result<ObjectRef> {
 }
 
 /// The default classifier for CloudTrail folders.
-pub fn cloudtrail_listing(paths: &[PathBuf]) -> Listing {
+pub(crate) fn cloudtrail_listing(paths: &[PathBuf]) -> Listing {
     list(paths, classify_cloudtrail)
 }

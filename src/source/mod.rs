@@ -4,12 +4,12 @@
 
 pub mod aws;
 pub mod cwlogs;
-pub mod local;
+pub(crate) mod local;
 pub mod s3;
 
 /// What to do with an object, judged by its name alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Read,
     /// Under `CloudTrail-Digest/`: signatures, not events.
     SkipDigest,
@@ -21,11 +21,11 @@ pub enum Verdict {
 
 /// File name endings read as CloudTrail (each also with `.gz`): what trails, shippers (Firehose,
 /// Logstash, EventBridge to S3) and `aws` CLI redirections write.
-pub const CLOUDTRAIL_EXTENSIONS: [&str; 4] = [".json", ".ndjson", ".jsonl", ".log"];
+pub(crate) const CLOUDTRAIL_EXTENSIONS: [&str; 4] = [".json", ".ndjson", ".jsonl", ".log"];
 
 impl Verdict {
     /// Why an object is skipped, as the summary says it.
-    pub fn reason(self) -> Option<&'static str> {
+    pub(crate) fn reason(self) -> Option<&'static str> {
         match self {
             Verdict::Read => None,
             Verdict::SkipDigest => Some("under CloudTrail-Digest/"),
@@ -38,7 +38,7 @@ impl Verdict {
 }
 
 /// Judge a CloudTrail object by its key or path.
-pub fn classify_cloudtrail(name: &str) -> Verdict {
+pub(crate) fn classify_cloudtrail(name: &str) -> Verdict {
     if name.contains("CloudTrail-Digest/") {
         return Verdict::SkipDigest;
     }

@@ -2,7 +2,7 @@
 //! allow (never the whole bucket), paginate, and fetch objects concurrently.
 
 /// The S3 client, named here so that nothing outside `source/` needs the SDK.
-pub use aws_sdk_s3::Client;
+pub(crate) use aws_sdk_s3::Client;
 
 use super::classify_cloudtrail;
 use crate::model::ObjectRef;
@@ -12,13 +12,13 @@ const DAY_MS: i64 = 86_400_000;
 
 /// `s3://bucket[/prefix]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Url {
+pub(crate) struct S3Url {
     pub bucket: String,
     pub prefix: String,
 }
 
 impl S3Url {
-    pub fn parse(s: &str) -> Option<S3Url> {
+    pub(crate) fn parse(s: &str) -> Option<S3Url> {
         let rest = s.strip_prefix("s3://")?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -33,7 +33,7 @@ impl S3Url {
 
 /// What to list.
 #[derive(Debug, Clone, Default)]
-pub struct TrailFilter {
+pub(crate) struct TrailFilter {
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
     pub since_ms: Option<i64>,
@@ -41,18 +41,10 @@ pub struct TrailFilter {
 }
 
 impl TrailFilter {
-    /// True when the filter asks for nothing (every object is read).
-    pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
-            && self.regions.is_empty()
-            && self.since_ms.is_none()
-            && self.until_ms.is_none()
-    }
-
     /// Whether a local file laid out as a trail (`…AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/…`)
     /// is one the filter allows, by the same rule as S3 listing (the day before `since` included, since
     /// objects are named by delivery time). A file outside that layout cannot be judged and is allowed.
-    pub fn allows_path(&self, path: &str) -> bool {
+    pub(crate) fn allows_path(&self, path: &str) -> bool {
         let Some(i) = path.find("AWSLogs/") else {
             return true;
         };
@@ -92,7 +84,7 @@ impl TrailFilter {
 
 /// One object to fetch.
 #[derive(Debug, Clone)]
-pub struct S3Object {
+pub(crate) struct S3Object {
     pub bucket: String,
     pub key: String,
     pub obj: ObjectRef,
@@ -100,7 +92,7 @@ pub struct S3Object {
 
 /// What listing found.
 #[derive(Debug, Default)]
-pub struct S3Listing {
+pub(crate) struct S3Listing {
     pub objects: Vec<S3Object>,
     /// Every prefix listed object by object (the pruning, for the summary and tests).
     pub prefixes_listed: Vec<String>,
@@ -166,7 +158,7 @@ fn last_segment(prefix: &str) -> &str {
 
 /// `YYYY/MM/DD/` for each day from the day before `since` (objects are named by delivery time, so a late
 /// object of the previous day can hold events of `since`) through `until` (or today).
-pub fn day_prefixes(since_ms: i64, until_ms: Option<i64>) -> Vec<String> {
+pub(crate) fn day_prefixes(since_ms: i64, until_ms: Option<i64>) -> Vec<String> {
     let end = until_ms.unwrap_or_else(crate::time::now_ms);
     let mut out = Vec::new();
     let mut t = since_ms - DAY_MS;
@@ -181,7 +173,7 @@ pub fn day_prefixes(since_ms: i64, until_ms: Option<i64>) -> Vec<String> {
 }
 
 /// List the trail objects under `url` that the filter allows.
-pub async fn list_trail(c: &Client, url: &S3Url, f: &TrailFilter) -> S3Listing {
+pub(crate) async fn list_trail(c: &Client, url: &S3Url, f: &TrailFilter) -> S3Listing {
     let mut out = S3Listing::default();
     let base = if url.prefix.is_empty() || url.prefix.ends_with('/') {
         url.prefix.clone()
@@ -267,7 +259,7 @@ pub async fn fetch(c: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, Strin
 }
 
 /// Put one object whole (a reader sees all of it or none).
-pub async fn put(c: &Client, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+pub(crate) async fn put(c: &Client, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
     c.put_object()
         .bucket(bucket)
         .key(key)
@@ -279,7 +271,7 @@ pub async fn put(c: &Client, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<
 }
 
 /// Delete one object (absent already is success, as S3 has it).
-pub async fn delete(c: &Client, bucket: &str, key: &str) -> Result<(), String> {
+pub(crate) async fn delete(c: &Client, bucket: &str, key: &str) -> Result<(), String> {
     c.delete_object()
         .bucket(bucket)
         .key(key)
@@ -292,7 +284,7 @@ pub async fn delete(c: &Client, bucket: &str, key: &str) -> Result<(), String> {
 /// An S3 client for this configuration; path-style addressing when a custom endpoint is used
 /// (S3-compatible stores and test servers rarely resolve bucket subdomains).
 /// Every object under `bucket/prefix` (all pages) whose key `keep` accepts, and how many it did not.
-pub async fn list_under(
+pub(crate) async fn list_under(
     c: &Client,
     bucket: &str,
     prefix: &str,

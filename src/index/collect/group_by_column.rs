@@ -13,7 +13,7 @@ use crate::catalog::names;
 
 /// Hits that share the value of a key column (see [`crate::index::Reader::group_by`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub(crate) struct Group {
     /// The key's value; `None` for hits without one.
     pub key: Option<String>,
     pub count: u64,
@@ -35,14 +35,14 @@ impl Group {
     }
 
     /// Take the distinct values of a column asked for, in order (a second take is empty).
-    pub fn take_distinct(&mut self, name: &str) -> Vec<String> {
+    pub(crate) fn take_distinct(&mut self, name: &str) -> Vec<String> {
         self.index(name)
             .map(|i| std::mem::take(&mut self.distinct[i]).into_iter().collect())
             .unwrap_or_default()
     }
 
     /// How many of the group's hits have a value in a column asked for.
-    pub fn present(&self, name: &str) -> u64 {
+    pub(crate) fn present(&self, name: &str) -> u64 {
         self.index(name).map(|i| self.present[i]).unwrap_or(0)
     }
 }

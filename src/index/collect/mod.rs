@@ -8,7 +8,7 @@ mod matched_docs;
 mod top_by_time;
 
 pub(crate) use count_by_column::CountByColumn;
-pub use group_by_column::Group;
+pub(crate) use group_by_column::Group;
 pub(crate) use group_by_column::GroupByColumn;
 pub(crate) use matched_docs::MatchedDocs;
 pub(crate) use top_by_time::TopByTime;
@@ -36,14 +36,14 @@ pub(crate) mod testing {
     use crate::index::schema::{build_schema, Fields};
 
     /// One test event: time, eventID digest, and keyword values by catalogue name.
-    pub struct Doc<'a> {
+    pub(crate) struct Doc<'a> {
         pub ms: i64,
         pub idh: u64,
         pub kw: &'a [(&'a str, &'a str)],
     }
 
     /// Index `docs` into one segment per slice (so merging across segments is exercised).
-    pub fn searcher(segments: &[&[Doc]]) -> (Fields, Searcher) {
+    pub(crate) fn searcher(segments: &[&[Doc]]) -> (Fields, Searcher) {
         let fields = Fields::new(build_schema()).unwrap();
         let index = Index::create_in_ram(fields.schema.clone());
         crate::index::schema::register_tokenizers(&index);

@@ -19,8 +19,8 @@ use serde_json::Value as Json;
 use super::audit::{Finding, RuleHead};
 use super::Scope;
 use crate::index::Reader;
-use crate::time::format_ms;
 use crate::query::Node;
+use crate::time::format_ms;
 use crate::Error;
 
 /// Largest rule file read: a Sigma rule is a few kilobytes; anything far larger is not a rule and is
@@ -29,13 +29,12 @@ const MAX_RULE_FILE_BYTES: u64 = 1 << 20;
 
 /// A compiled Sigma rule.
 #[derive(Debug, Clone)]
-pub struct SigmaRule {
+pub(crate) struct SigmaRule {
     pub id: String,
     pub title: String,
     pub level: String,
     pub tags: Vec<String>,
     pub author: Option<String>,
-    pub status: Option<String>,
     pub file: String,
     names: Vec<String>,
     searches: Vec<matcher::Search>,
@@ -43,7 +42,7 @@ pub struct SigmaRule {
 }
 
 impl SigmaRule {
-    pub fn head(&self) -> RuleHead {
+    pub(crate) fn head(&self) -> RuleHead {
         let mut origin = format!("sigma: {}", self.file);
         if let Some(a) = &self.author {
             origin.push_str(&format!(" (author: {a})"));
@@ -75,7 +74,7 @@ impl SigmaRule {
 
 /// Why a rule file (or one document of it) did not become a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotRunKind {
+pub(crate) enum NotRunKind {
     /// A valid rule for another log source: not a failure.
     OtherLogSource,
     /// A form this engine does not run (a modifier, an aggregation, a correlation).
@@ -86,7 +85,7 @@ pub enum NotRunKind {
 
 /// A rule not run, with the reason.
 #[derive(Debug, Clone)]
-pub struct NotRun {
+pub(crate) struct NotRun {
     /// The rule's id when it has one, else its file.
     pub rule: String,
     pub file: String,
@@ -96,7 +95,7 @@ pub struct NotRun {
 
 /// Every rule file given, compiled or not run.
 #[derive(Debug, Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub rules: Vec<SigmaRule>,
     pub not_run: Vec<NotRun>,
 }
@@ -140,7 +139,6 @@ fn rule_files(paths: &[PathBuf], out: &mut Loaded) -> Vec<PathBuf> {
 struct Wire {
     title: Option<String>,
     id: Option<String>,
-    status: Option<String>,
     author: Option<String>,
     level: Option<String>,
     #[serde(default)]
@@ -285,7 +283,6 @@ fn compile(doc: Json, file: &str) -> Result<SigmaRule, NotRun> {
         level: w.level.unwrap_or_else(|| "medium".into()),
         tags: w.tags,
         author: w.author,
-        status: w.status,
         file: file.to_string(),
         names,
         searches,
@@ -316,7 +313,7 @@ fn read_documents(path: &Path) -> Result<Vec<Json>, String> {
 }
 
 /// Load and compile every rule under `paths`; ids must be unique among them and the built-in rules.
-pub fn load(paths: &[PathBuf], builtin_ids: &[String]) -> Loaded {
+pub(crate) fn load(paths: &[PathBuf], builtin_ids: &[String]) -> Loaded {
     let mut out = Loaded::default();
     for path in rule_files(paths, &mut out) {
         let file = path.display().to_string();
@@ -354,7 +351,7 @@ pub fn load(paths: &[PathBuf], builtin_ids: &[String]) -> Loaded {
 }
 
 /// Run the rules over the scope in one pass over its events; findings by rule (load order), then time.
-pub fn run(r: &Reader, rules: &[SigmaRule], scope: &Scope) -> Result<Vec<Finding>, Error> {
+pub(crate) fn run(r: &Reader, rules: &[SigmaRule], scope: &Scope) -> Result<Vec<Finding>, Error> {
     let mut per_rule: Vec<Vec<Finding>> = vec![Vec::new(); rules.len()];
     if rules.is_empty() {
         return Ok(Vec::new());
