@@ -136,10 +136,14 @@ mod tests {
     /// there is checked without a list to keep in step.
     fn declared_names() -> Vec<(String, String)> {
         let src = include_str!("catalog.rs");
-        let start = src.find("pub mod names {").expect("the names module");
+        let start = src.find("mod names {").expect("the names module");
         let body = &src[start..start + src[start..].find("\n}").expect("its end")];
         body.lines()
-            .filter_map(|l| l.trim().strip_prefix("pub const "))
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("pub const ")
+                    .or_else(|| l.strip_prefix("pub(crate) const "))
+            })
             .filter_map(|l| {
                 let (ident, rest) = l.split_once(':')?;
                 let value = rest.split('"').nth(1)?;

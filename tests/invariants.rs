@@ -98,3 +98,66 @@ fn the_scan_finds_what_it_looks_for() {
     assert!(!offenders("src/render", &|l| l.contains("eprintln!("), &[]).is_empty());
     assert!(!offenders("src/source", &|l| l.contains("aws_sdk_"), &[]).is_empty());
 }
+
+/// Text of every file under the crate's `dirs` (tests, benches, examples, main.rs).
+fn text_of(paths: &[&str]) -> String {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = String::new();
+    for p in paths {
+        let p = base.join(p);
+        let files = if p.is_dir() { rust_files(&p) } else { vec![p] };
+        for f in files {
+            all.push_str(&std::fs::read_to_string(f).unwrap());
+        }
+    }
+    all
+}
+
+#[test]
+fn public_items_are_what_tests_and_benches_use() {
+    // `pub(crate)` is the default: a `pub fn` or `pub const` must be called from outside the crate.
+    let users = text_of(&["tests", "benches", "examples", "src/main.rs"]);
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut bad = Vec::new();
+    let mut public = 0;
+    for p in rust_files(&base.join("src")) {
+        if p.ends_with("lib.rs") {
+            continue;
+        }
+        for l in std::fs::read_to_string(&p).unwrap().lines() {
+            let l = l.trim_start();
+            let rest = l
+                .strip_prefix("pub async fn ")
+                .or_else(|| l.strip_prefix("pub fn "))
+                .or_else(|| l.strip_prefix("pub const "));
+            let Some(rest) = rest else { continue };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            public += 1;
+            if !users.contains(&name) {
+                bad.push(format!("{}: {name}", p.display()));
+            }
+        }
+    }
+    assert!(
+        public > 5,
+        "found {public} public items: the scan is broken"
+    );
+    assert!(
+        bad.is_empty(),
+        "public but used by no test, bench or example (make them pub(crate)): {bad:?}"
+    );
+}
+
+#[test]
+fn settings_are_checked_in_cli_config_only() {
+    // Flags and the job file are resolved by one function; no other CLI file parses a setting.
+    let parses = |l: &str| l.contains("parse_time(") || l.contains("S3Url::parse(");
+    let bad = offenders("src/cli", &parses, &["src/cli/config.rs"]);
+    assert!(
+        bad.is_empty(),
+        "settings parsed outside src/cli/config.rs: {bad:?}"
+    );
+}

@@ -38,7 +38,7 @@ struct CliEvent {
 }
 
 /// Decode either form: JSON when the text starts with `{`, else export lines.
-pub fn decode(text: &[u8], stream: Option<&str>) -> DecodedLogs {
+pub(crate) fn decode(text: &[u8], stream: Option<&str>) -> DecodedLogs {
     let trimmed = text
         .iter()
         .position(|b| !b" \t\r\n".contains(b))

@@ -49,7 +49,7 @@ pub struct Normalised {
 }
 
 /// Prefix of the eventID sagetrail gives a record that has none.
-pub const DERIVED_ID_PREFIX: &str = "x-sagetrail-";
+pub(crate) const DERIVED_ID_PREFIX: &str = "x-sagetrail-";
 
 /// Normalise one CloudTrail record given as its original JSON text.
 pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
