@@ -27,6 +27,21 @@ pub enum EventKind {
     StudioLog,
 }
 
+/// The first line of a Studio log record's `message` (the record `normalise::studio_log` stores), for the
+/// one-line event column of tables and timelines; empty when there is none.
+pub(crate) fn first_log_line(record: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        message: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Line>(record)
+        .ok()
+        .and_then(|l| l.message)
+        .map(|m| m.lines().next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
 /// The `kind` of a CloudTrail event.
 pub(crate) const KIND_CLOUDTRAIL: &str = "cloudtrail";
 /// The `kind` of a Studio log line.

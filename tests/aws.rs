@@ -7,56 +7,12 @@ mod common;
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
+use common::moto::{bucket, logs, moto, rt, s3};
 use common::*;
-
-fn moto() -> Option<String> {
-    match std::env::var("SAGETRAIL_TEST_MOTO") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            assert!(
-                std::env::var("CI").is_err() && std::env::var("SAGETRAIL_REQUIRE_MOTO").is_err(),
-                "scripts/test and CI must run these against moto (scripts/test starts it)"
-            );
-            eprintln!("note: SAGETRAIL_TEST_MOTO is not set; run scripts/test");
-            None
-        }
-    }
-}
 
 /// Names unique to this test process, so reruns against a long-lived moto start clean.
 fn uniq(name: &str) -> String {
     format!("{name}-{}", std::process::id())
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn conf(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .load()
-        .await
-}
-
-fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    let c = rt().block_on(conf(endpoint));
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&c)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
-fn logs(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
-    aws_sdk_cloudwatchlogs::Client::new(&rt().block_on(conf(endpoint)))
 }
 
 /// The binary with credentials for moto and its endpoint.
@@ -77,11 +33,6 @@ fn aws_run(index: &Path, endpoint: &str, args: &[&str]) -> (i32, serde_json::Val
     let v = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("summary ({e}): {stdout} / {stderr}"));
     (out.status.code().unwrap_or(-1), v, stderr)
-}
-
-fn bucket(client: &aws_sdk_s3::Client, name: &str) {
-    rt().block_on(client.create_bucket().bucket(name).send())
-        .unwrap();
 }
 
 fn put(client: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {

@@ -416,27 +416,13 @@ fn the_same_input_gives_the_same_files_and_plan_names_the_units() {
 
 #[test]
 fn an_s3_lake_on_moto_holds_the_same_files() {
-    let Some(endpoint) = std::env::var("SAGETRAIL_TEST_MOTO").ok() else {
-        assert!(
-            std::env::var_os("SAGETRAIL_REQUIRE_MOTO").is_none(),
-            "SAGETRAIL_REQUIRE_MOTO is set but SAGETRAIL_TEST_MOTO is not"
-        );
-        eprintln!("note: SAGETRAIL_TEST_MOTO unset; S3 lake test skipped");
+    let Some(endpoint) = common::moto::moto() else {
         return;
     };
     let Some(py) = python() else { return };
     let inputs = vec![fixtures().join("trail").display().to_string()];
     let bucket = format!("lake-{}", std::process::id());
-    // The bucket, made with the venv's boto3 (moto's own dependency).
-    let mk = Command::new(&py)
-        .args(["-c", &format!("import boto3; boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x').create_bucket(Bucket='{bucket}')")])
-        .output()
-        .unwrap();
-    assert!(
-        mk.status.success(),
-        "{}",
-        String::from_utf8_lossy(&mk.stderr)
-    );
+    common::moto::bucket(&common::moto::s3(&endpoint), &bucket);
     let s3 = format!("s3://{bucket}/lake");
     let run_s3 = |args: &[&str]| {
         let out = st(Path::new("/x"))

@@ -16,6 +16,7 @@ use crate::ingest::sources::LogsConfig;
 use crate::query::{self, Node};
 use crate::source::aws::AwsOptions;
 use crate::source::s3::{S3Url, TrailFilter};
+use crate::source::Location;
 use crate::time::{now_ms, parse_time};
 use crate::Error;
 
@@ -87,14 +88,7 @@ fn time(what: &str, s: &Option<String>, now: i64) -> Result<Option<i64>, Error> 
         .transpose()
 }
 
-/// Where a trail input is: a local file or folder, or an S3 prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Location {
-    Local(PathBuf),
-    S3(S3Url),
-}
-
-/// A trail input as written: `s3://bucket[/prefix]`, else a local path; `s3:` without a valid URL is an
+/// An input as written: `s3://bucket[/prefix]`, else a local path; `s3:` without a valid URL is an
 /// error rather than a local file of that name.
 pub(crate) fn location(what: &str, input: &str) -> Result<Location, Error> {
     match S3Url::parse(input) {
@@ -181,7 +175,8 @@ pub(crate) enum JobSource {
         aws: AwsOptions,
     },
     StudioLogsApi(LogsConfig),
-    StudioLogsFiles(Vec<String>, LogsConfig),
+    /// Exported files, local or in S3.
+    StudioLogsFiles(Vec<Location>, LogsConfig),
 }
 
 /// An ingest, validated (ripgrep's `HiArgs`): what every source reads, and how the index is written.
@@ -291,7 +286,13 @@ pub(crate) fn resolve_ingest(
         sources.push(if s.inputs.is_empty() {
             JobSource::StudioLogsApi(cfg)
         } else {
-            JobSource::StudioLogsFiles(s.inputs.clone(), cfg)
+            JobSource::StudioLogsFiles(
+                s.inputs
+                    .iter()
+                    .map(|i| location(&s.what, i))
+                    .collect::<Result<_, _>>()?,
+                cfg,
+            )
         });
     }
     if low.concurrency == 0 {
@@ -354,12 +355,7 @@ pub(crate) fn lake_write(a: &LakeWriteArgs) -> Result<crate::lake::WriteConfig, 
     let inputs = low
         .inputs
         .iter()
-        .map(|i| {
-            location("", i).map(|l| match l {
-                Location::Local(p) => crate::lake::Input::Local(p),
-                Location::S3(u) => crate::lake::Input::S3(u),
-            })
-        })
+        .map(|i| location("", i))
         .collect::<Result<Vec<_>, _>>()?;
     if a.to.starts_with("s3:") && S3Url::parse(&a.to).is_none() {
         return Err(Error::Usage(format!("not an s3:// URL: {}", a.to)));
@@ -526,6 +522,10 @@ until = "2024-05-03"
                     "yesterday",
                 ],
                 "[[cloudtrail]]\nsource = \"/x\"\nsince = \"yesterday\"\n",
+            ),
+            (
+                vec!["sagetrail", "ingest", "studio-logs", "s3:exports"],
+                "[[studio_logs]]\npaths = [\"s3:exports\"]\n",
             ),
             (
                 vec!["sagetrail", "ingest", "studio-logs", "--since", "soon"],

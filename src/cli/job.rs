@@ -191,7 +191,9 @@ account = "111122223333"
         assert!(
             matches!(&j.sources[2], JobSource::StudioLogsApi(c) if c.log_group == "/aws/sagemaker/studio")
         );
-        assert!(matches!(&j.sources[3], JobSource::StudioLogsFiles(p, _) if p.len() == 1));
+        assert!(
+            matches!(&j.sources[3], JobSource::StudioLogsFiles(p, _) if p.len() == 1 && matches!(p[0], crate::source::Location::S3(_)))
+        );
     }
 
     #[test]

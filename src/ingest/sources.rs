@@ -20,6 +20,7 @@ use crate::model::ObjectRef;
 use crate::normalise::studio_log::{log_event, GroupContext};
 use crate::source::aws::{self, AwsOptions};
 use crate::source::s3::{self, S3Url, TrailFilter};
+use crate::source::Location;
 use crate::source::{cwlogs, local};
 use crate::Error;
 
@@ -127,38 +128,28 @@ pub(crate) fn cloudtrail_local(
     Ok(summary)
 }
 
-/// Fetch S3 objects with bounded concurrency into a bounded channel, from a thread of its own.
-fn fetch_s3(
-    client: s3::Client,
+/// Run `fetch` over `items`, at most `concurrency` at once, on a thread of its own; results go into a
+/// bounded channel, whose blocking send is the backpressure: fetching pauses while decode is behind.
+fn spawn_fetch<I, T, F, Fut>(
     rt: tokio::runtime::Runtime,
-    objects: Vec<s3::S3Object>,
+    items: Vec<I>,
     concurrency: usize,
-    max_bytes: u64,
-) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {
+    fetch: F,
+) -> Receiver<(ObjectRef, Result<T, String>)>
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: Fn(I) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = (ObjectRef, Result<T, String>)> + Send,
+{
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
     std::thread::spawn(move || {
         rt.block_on(async {
-            let mut stream = futures::stream::iter(objects)
-                .map(|o| {
-                    let c = client.clone();
-                    async move {
-                        // An object over the limit is refused by its listed size, never fetched.
-                        if o.obj.size > max_bytes {
-                            let why = format!(
-                                "{} MiB, more than the limit (--max-object-mb {})",
-                                o.obj.size / (1024 * 1024),
-                                max_bytes / (1024 * 1024)
-                            );
-                            return (o.obj, Err(why));
-                        }
-                        let r = s3::fetch(&c, &o.bucket, &o.key).await;
-                        (o.obj, r)
-                    }
-                })
+            let mut stream = futures::stream::iter(items)
+                .map(fetch)
                 .buffer_unordered(concurrency.max(1));
             while let Some(item) = stream.next().await {
-                // Blocking here is the backpressure: fetching pauses while decode is behind.
                 if tx.send(item).is_err() {
                     return;
                 }
@@ -166,6 +157,32 @@ fn fetch_s3(
         });
     });
     rx
+}
+
+/// Fetch S3 objects with bounded concurrency into a bounded channel.
+fn fetch_s3(
+    client: s3::Client,
+    rt: tokio::runtime::Runtime,
+    objects: Vec<s3::S3Object>,
+    concurrency: usize,
+    max_bytes: u64,
+) -> Receiver<(ObjectRef, Result<Vec<u8>, String>)> {
+    spawn_fetch(rt, objects, concurrency, move |o: s3::S3Object| {
+        let c = client.clone();
+        async move {
+            // An object over the limit is refused by its listed size, never fetched.
+            if o.obj.size > max_bytes {
+                let why = format!(
+                    "{} MiB, more than the limit (--max-object-mb {})",
+                    o.obj.size / (1024 * 1024),
+                    max_bytes / (1024 * 1024)
+                );
+                return (o.obj, Err(why));
+            }
+            let r = s3::fetch(&c, &o.bucket, &o.key).await;
+            (o.obj, r)
+        }
+    })
 }
 
 /// CloudTrail from S3.
@@ -306,42 +323,33 @@ pub(crate) fn studio_logs_api(
         };
         todo.push((s.name, id, start, cp));
     }
-    let pb = crate::render::progress::bar(Some(todo.len() as u64), "studio-logs");
-    msgs.attach(Some(pb.clone()));
-    let threads = rayon::current_num_threads().max(1);
-    let (tx, rx) = bounded(threads * IN_FLIGHT_PER_THREAD);
+    let total = Some(todo.len() as u64);
     let group = cfg.log_group.clone();
-    std::thread::spawn(move || {
-        rt.block_on(async {
-            let mut stream = futures::stream::iter(todo)
-                .map(|(name, id, start, cp)| {
-                    let c = client.clone();
-                    let group = group.clone();
-                    async move {
-                        let r = cwlogs::read_stream(&c, &group, &name, start).await;
-                        let last = r
-                            .as_ref()
-                            .ok()
-                            .and_then(|ev| ev.iter().map(|e| e.0).max())
-                            .or(cp)
-                            .unwrap_or(0);
-                        let obj = ObjectRef {
-                            name: format!("{STREAM_LEDGER_PREFIX}{id}"),
-                            version: last.to_string(),
-                            size: 0,
-                        };
-                        (obj, r.map(|ev| (name, ev)))
-                    }
-                })
-                .buffer_unordered(LOG_STREAM_CONCURRENCY);
-            while let Some(item) = stream.next().await {
-                if tx.send(item).is_err() {
-                    return;
-                }
+    let rx = spawn_fetch(
+        rt,
+        todo,
+        LOG_STREAM_CONCURRENCY,
+        move |(name, id, start, cp): (String, String, Option<i64>, Option<i64>)| {
+            let c = client.clone();
+            let group = group.clone();
+            async move {
+                let r = cwlogs::read_stream(&c, &group, &name, start).await;
+                let last = r
+                    .as_ref()
+                    .ok()
+                    .and_then(|ev| ev.iter().map(|e| e.0).max())
+                    .or(cp)
+                    .unwrap_or(0);
+                let obj = ObjectRef {
+                    name: format!("{STREAM_LEDGER_PREFIX}{id}"),
+                    version: last.to_string(),
+                    size: 0,
+                };
+                (obj, r.map(|ev| (name, ev)))
             }
-        });
-    });
-    let res = run(
+        },
+    );
+    drive(
         writer,
         rx,
         |f, o, (name, ev): (String, Vec<(i64, String)>)| {
@@ -353,11 +361,9 @@ pub(crate) fn studio_logs_api(
         },
         msgs,
         &mut summary,
-        &pb,
-    );
-    pb.finish_and_clear();
-    msgs.attach(None);
-    res?;
+        "studio-logs",
+        total,
+    )?;
     summary.finish(started);
     Ok(summary)
 }
@@ -413,7 +419,7 @@ fn log_file_outcome(fields: &Fields, ctx: &GroupContext, obj: ObjectRef, bytes: 
 /// Studio logs from files: the export-to-S3 layout or `aws logs filter-log-events` JSON, local or in S3.
 pub(crate) fn studio_logs_files(
     writer: &mut Writer,
-    inputs: &[String],
+    inputs: &[Location],
     cfg: &LogsConfig,
     concurrency: usize,
     msgs: &Messages,
@@ -426,22 +432,31 @@ pub(crate) fn studio_logs_files(
         partition: None,
     };
     let mut summary = Summary {
-        source: inputs.join(" "),
+        source: inputs
+            .iter()
+            .map(|i| match i {
+                Location::Local(p) => p.display().to_string(),
+                Location::S3(u) => u.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
         ..Default::default()
     };
     let done = writer.done_objects()?;
-    let (local_paths, s3_urls): (Vec<&String>, Vec<&String>) =
-        inputs.iter().partition(|i| !i.starts_with("s3://"));
-    let listing = local::list(
-        &local_paths.iter().map(PathBuf::from).collect::<Vec<_>>(),
-        |n| {
-            if is_log_file(n) {
-                crate::source::Verdict::Read
-            } else {
-                crate::source::Verdict::SkipNotJson
-            }
-        },
-    );
+    let local_paths: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Location::Local(p) => Some(p.clone()),
+            Location::S3(_) => None,
+        })
+        .collect();
+    let listing = local::list(&local_paths, |n| {
+        if is_log_file(n) {
+            crate::source::Verdict::Read
+        } else {
+            crate::source::Verdict::SkipNotJson
+        }
+    });
     for (p, e) in &listing.errors {
         summary.objects_failed += 1;
         msgs.error(p, e);
@@ -452,19 +467,20 @@ pub(crate) fn studio_logs_files(
     }
     let (todo, unchanged) = not_done(listing.objects, &done, |o| &o.obj);
     summary.objects_unchanged += unchanged;
-    let pb = crate::render::progress::bar(None, "studio-logs");
-    msgs.attach(Some(pb.clone()));
-    let res = run(
+    let total = Some(todo.len() as u64);
+    drive(
         writer,
         read_local(todo, writer.fields().max_inflated),
         |f, o, b: Vec<u8>| log_file_outcome(f, &ctx, o, &b),
         msgs,
         &mut summary,
-        &pb,
-    );
-    res?;
-    for u in s3_urls {
-        let url = S3Url::parse(u).ok_or_else(|| Error::Usage(format!("not an s3:// URL: {u}")))?;
+        "studio-logs",
+        total,
+    )?;
+    for url in inputs.iter().filter_map(|i| match i {
+        Location::S3(u) => Some(u),
+        Location::Local(_) => None,
+    }) {
         let rt = runtime()?;
         let conf = rt.block_on(aws::load(&cfg.aws));
         let client = s3::client(&conf);
@@ -480,25 +496,25 @@ pub(crate) fn studio_logs_files(
             }
             Err(e) => {
                 summary.objects_failed += 1;
-                msgs.error(u, &format!("cannot list: {e}"));
+                msgs.error(&url.to_string(), &format!("cannot list: {e}"));
                 continue;
             }
         };
         summary.objects_listed += objects.len() as u64;
         let (todo, unchanged) = not_done(objects, &done, |o| &o.obj);
         summary.objects_unchanged += unchanged;
+        let total = Some(todo.len() as u64);
         let rx = fetch_s3(client, rt, todo, concurrency, writer.fields().max_inflated);
-        run(
+        drive(
             writer,
             rx,
             |f, o, b: Vec<u8>| log_file_outcome(f, &ctx, o, &b),
             msgs,
             &mut summary,
-            &pb,
+            "studio-logs",
+            total,
         )?;
     }
-    pb.finish_and_clear();
-    msgs.attach(None);
     summary.finish(started);
     Ok(summary)
 }

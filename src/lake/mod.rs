@@ -33,7 +33,7 @@ use crate::messages::Messages;
 use crate::model::{Event, ObjectRef};
 use crate::source::aws::AwsOptions;
 use crate::source::local;
-use crate::source::s3::{self, S3Url, TrailFilter};
+use crate::source::s3::{self, TrailFilter};
 use crate::Error;
 use store::Store;
 
@@ -51,11 +51,7 @@ const ZSTD_LEVEL: i32 = 3;
 const FETCH_CONCURRENCY: usize = 16;
 
 /// Where `lake write` reads from.
-#[derive(Debug, Clone)]
-pub(crate) enum Input {
-    Local(std::path::PathBuf),
-    S3(S3Url),
-}
+pub(crate) use crate::source::Location as Input;
 
 /// What `lake write` is asked to do.
 #[derive(Debug, Clone)]

@@ -282,15 +282,7 @@ pub(crate) fn timeline(
         let v = |name: &str| h.owned(name);
         let kind = v(names::KIND).unwrap_or_default();
         let (event, session) = if kind == KIND_STUDIO_LOG {
-            let msg = serde_json::from_slice::<serde_json::Value>(&h.raw)
-                .ok()
-                .and_then(|x| {
-                    x.get("message")
-                        .and_then(|m| m.as_str())
-                        .map(|m| m.lines().next().unwrap_or("").to_string())
-                })
-                .unwrap_or_default();
-            (msg, v(names::LOG_STREAM))
+            (crate::model::first_log_line(&h.raw), v(names::LOG_STREAM))
         } else {
             (
                 v(names::EVENT_NAME).unwrap_or_default(),

@@ -44,15 +44,7 @@ fn v<'h>(h: &'h Hit, name: &str) -> &'h str {
 /// The event column: eventName for CloudTrail; the log line for a studio log.
 fn event_label(h: &Hit) -> String {
     if v(h, names::KIND) == KIND_STUDIO_LOG {
-        let msg = serde_json::from_slice::<serde_json::Value>(&h.raw)
-            .ok()
-            .and_then(|x| {
-                x.get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        let first = msg.lines().next().unwrap_or("");
+        let first = crate::model::first_log_line(&h.raw);
         format!("[{}] {}", v(h, names::APP_TYPE), first)
     } else {
         v(h, names::EVENT_NAME).to_string()

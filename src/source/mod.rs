@@ -7,6 +7,13 @@ pub mod cwlogs;
 pub(crate) mod local;
 pub mod s3;
 
+/// Where an input is: a local file or folder, or an S3 prefix (`s3://bucket[/prefix]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    Local(std::path::PathBuf),
+    S3(s3::S3Url),
+}
+
 /// What to do with an object, judged by its name alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {

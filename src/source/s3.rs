@@ -31,6 +31,16 @@ impl S3Url {
     }
 }
 
+impl std::fmt::Display for S3Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.prefix.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TrailFilter {

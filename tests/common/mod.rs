@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod moto;
+
 /// `bytes` gzip-compressed, as trails and log exports deliver them.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
