@@ -161,3 +161,45 @@ fn settings_are_checked_in_cli_config_only() {
         "settings parsed outside src/cli/config.rs: {bad:?}"
     );
 }
+
+#[test]
+fn no_stage_imports_one_downstream_of_it() {
+    let downstream = |l: &str| {
+        [
+            "crate::index",
+            "crate::questions",
+            "crate::render",
+            "crate::cli",
+            "crate::ingest",
+            "crate::lake",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+    };
+    for stage in [
+        "src/source",
+        "src/decode",
+        "src/normalise",
+        "src/query",
+        "src/time.rs",
+    ] {
+        let bad = offenders(stage, &downstream, &[]);
+        assert!(bad.is_empty(), "{stage} imports a later stage: {bad:?}");
+    }
+    let bad = offenders(
+        "src/index",
+        &|l| {
+            [
+                "crate::questions",
+                "crate::render",
+                "crate::cli",
+                "crate::ingest",
+                "crate::lake",
+            ]
+            .iter()
+            .any(|m| l.contains(m))
+        },
+        &[],
+    );
+    assert!(bad.is_empty(), "index imports a later stage: {bad:?}");
+}
