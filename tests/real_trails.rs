@@ -516,3 +516,41 @@ fn attribution_gap_groups_studio_calls_without_source_identity() {
         .unwrap()
         .contains(": 1 Studio calls"));
 }
+
+/// The pack runs in one walk over the union of the rules' hits; what it finds must be exactly what each
+/// rule finds on its own, in the same order (rule by rule, then time).
+#[test]
+fn the_whole_pack_in_one_walk_equals_each_rule_alone() {
+    let idx = guardrail_index();
+    let params = [
+        "--allow-cidr",
+        "10.0.0.0/8",
+        "--allow-instance-type",
+        "ml.t3.medium",
+        "--required-tag",
+        "team",
+        "--admin-role",
+        "arn:aws:iam::111122223333:role/Admin",
+    ];
+    let mut all = vec!["audit", "--format", "json"];
+    all.extend(params);
+    let (code, together, err) = run(idx.path(), &all);
+    assert_eq!(code, 1, "{err}");
+    let (code, list, _) = run(idx.path(), &["audit", "--list", "--format", "json"]);
+    assert_eq!(code, 0);
+    let mut alone = String::new();
+    let mut rules = 0;
+    for r in json_lines(&list) {
+        let id = r["id"].as_str().or(r["rule"].as_str()).unwrap().to_string();
+        let mut args = vec!["audit", "--rule", &id, "--format", "json"];
+        args.extend(params);
+        let (code, out, err) = run(idx.path(), &args);
+        assert!(code == 0 || code == 1, "{id}: {err}");
+        alone.push_str(&out);
+        rules += 1;
+    }
+    assert!(rules >= 20, "{rules} rules listed");
+    let n = json_lines(&together).len();
+    assert!(n > 20, "the fixture breaks many rules: {n}");
+    assert_eq!(together, alone);
+}

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use tantivy::collector::Count;
 use tantivy::columnar::StrColumn;
 use tantivy::query::Query;
-use tantivy::query::TermQuery;
+use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::{
     DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
@@ -22,7 +22,9 @@ use tantivy::{
 };
 
 pub(crate) use super::collect::Group;
-use super::collect::{first_ord, ord_str, CountByColumn, GroupByColumn, MatchedDocs, TopByTime};
+use super::collect::{
+    first_ord, ord_str, CountByColumn, GroupByColumn, Key, MatchedDocs, TopByTime,
+};
 use super::compile::{nearest_fields, prefix_successor, Compiler};
 use super::schema::{Fields, DOC_LEDGER, PATH_SEP};
 use super::write::{read_payload, CommitPayload};
@@ -34,6 +36,16 @@ use crate::query::{Node, Value};
 /// Records fetched at once, in parallel, for hits in order: inflating doc-store blocks is most of the
 /// cost of a page (a 512 KiB block per scattered hit), and a chunk keeps `--all` memory bounded.
 const FETCH_CHUNK: usize = 64;
+
+/// Inflated doc-store blocks kept per segment (512 KiB each). Hits come in time order, which interleaves
+/// the objects of a few accounts and regions within a segment, so a handful of blocks are live at once.
+/// tantivy's default, 100 a segment, held 425 MiB for one `search --all` of 30k hits on a 300k-event index
+/// and grows with the segments; 16 held 161 MiB at the same speed (0.30 s), 4 took twice as long
+/// (measured with the release build, `benches/work/corpus-300000`).
+const DOCSTORE_CACHE_BLOCKS: usize = 16;
+
+/// The most requests one tagged walk takes: their tags are the bits of a u64.
+pub(crate) const MAX_TAGGED: usize = 64;
 
 /// A search: the query tree, a time window on eventTime (`since` inclusive, `until` exclusive), order.
 #[derive(Debug, Clone)]
@@ -103,6 +115,7 @@ impl Reader {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .doc_store_cache_num_blocks(DOCSTORE_CACHE_BLOCKS)
             .try_into()
             .map_err(tv(dir))?;
         Ok(Reader {
@@ -186,7 +199,96 @@ impl Reader {
                 },
             )
             .map_err(self.err())?;
-        let cols = ColumnCache::new(&searcher, columns).map_err(self.err())?;
+        self.hits_of(
+            &searcher,
+            &keys,
+            columns,
+            with_raw,
+            req.oldest_first,
+            |hits| each(hits.into_iter().map(|(h, _)| h).collect()),
+        )
+    }
+
+    /// Every hit of any of `reqs` (each request's own window and tree), once, in time order (oldest first
+    /// when the first request asks for it), a chunk at a time; each hit comes with a mask whose bit `i`
+    /// says it matches `reqs[i]`. What several questions over one scope read is then fetched and parsed
+    /// once (the audit pack: most rules look at the same few eventNames). Memory: 8 bytes an event for the
+    /// masks, plus one chunk of records.
+    pub(crate) fn for_each_tagged_chunk(
+        &self,
+        reqs: &[SearchRequest],
+        columns: &'static [&'static str],
+        mut each: impl FnMut(Vec<(Hit, u64)>) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
+        if reqs.len() > MAX_TAGGED {
+            return Err(IndexError::Query(format!(
+                "at most {MAX_TAGGED} requests in one tagged walk (got {})",
+                reqs.len()
+            ))
+            .into());
+        }
+        let Some(first) = reqs.first() else {
+            return Ok(());
+        };
+        let searcher = self.searcher();
+        let mut masks: Vec<Vec<u64>> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| vec![0u64; s.max_doc() as usize])
+            .collect();
+        let mut union: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(reqs.len());
+        for (i, req) in reqs.iter().enumerate() {
+            let q = self.compile(req)?;
+            let matched = searcher.search(&q, &MatchedDocs).map_err(self.err())?;
+            for (seg, bits) in matched.iter().enumerate() {
+                for (doc, m) in bits.iter().enumerate() {
+                    if *m {
+                        masks[seg][doc] |= 1u64 << i;
+                    }
+                }
+            }
+            union.push((Occur::Should, q));
+        }
+        let keys = searcher
+            .search(
+                &BooleanQuery::new(union),
+                &TopByTime {
+                    limit: usize::MAX,
+                    oldest_first: first.oldest_first,
+                },
+            )
+            .map_err(self.err())?;
+        self.hits_of(
+            &searcher,
+            &keys,
+            columns,
+            true,
+            first.oldest_first,
+            |hits| {
+                each(
+                    hits.into_iter()
+                        .map(|(h, addr)| {
+                            let m = masks[addr.segment_ord as usize][addr.doc_id as usize];
+                            (h, m)
+                        })
+                        .collect(),
+                )
+            },
+        )
+    }
+
+    /// Hits for sort keys, in their order, a chunk at a time: columns from fast fields, records (when
+    /// asked) fetched in parallel.
+    fn hits_of(
+        &self,
+        searcher: &Searcher,
+        keys: &[(Key, DocAddress)],
+        columns: &'static [&'static str],
+        with_raw: bool,
+        oldest_first: bool,
+        mut each: impl FnMut(Vec<(Hit, DocAddress)>) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
+        let cols = ColumnCache::new(searcher, columns).map_err(self.err())?;
         let fetch = |addr: DocAddress| -> Result<Vec<u8>, IndexError> {
             let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
             Ok(doc
@@ -195,24 +297,42 @@ impl Reader {
                 .map(|s| s.as_bytes().to_vec())
                 .unwrap_or_default())
         };
+        let threads = rayon::current_num_threads().max(1);
         for chunk in keys.chunks(FETCH_CHUNK) {
             let raws: Vec<Vec<u8>> = if with_raw {
-                chunk
-                    .par_iter()
-                    .map(|(_, addr)| fetch(*addr))
-                    .collect::<Result<_, _>>()?
+                // Neighbouring hits mostly share a doc-store block: each thread takes a run of neighbours
+                // (in address order), so two threads rarely inflate the same block at once.
+                let mut order: Vec<usize> = (0..chunk.len()).collect();
+                order.sort_by_key(|&i| chunk[i].1);
+                let per = order.len().div_ceil(threads).max(1);
+                let fetched: Vec<Vec<(usize, Vec<u8>)>> = order
+                    .par_chunks(per)
+                    .map(|run| {
+                        run.iter()
+                            .map(|&i| fetch(chunk[i].1).map(|r| (i, r)))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut raws = vec![Vec::new(); chunk.len()];
+                for (i, r) in fetched.into_iter().flatten() {
+                    raws[i] = r;
+                }
+                raws
             } else {
                 vec![Vec::new(); chunk.len()]
             };
             let hits = chunk
                 .iter()
                 .zip(raws)
-                .map(|(&(key, addr), raw)| Hit {
-                    time_ms: if req.oldest_first { key.0 } else { -key.0 },
-                    event_id: event_id_of(&raw),
-                    columns,
-                    values: cols.values(addr, &raw),
-                    raw,
+                .map(|(&(key, addr), raw)| {
+                    let h = Hit {
+                        time_ms: if oldest_first { key.0 } else { -key.0 },
+                        event_id: event_id_of(&raw),
+                        columns,
+                        values: cols.values(addr, &raw),
+                        raw,
+                    };
+                    (h, addr)
                 })
                 .collect();
             each(hits)?;

@@ -202,6 +202,10 @@ fn flatten(v: &Json, path: &mut String, ev: &mut Event) {
             if !leaf(path, s, ev) || s.is_empty() || looks_like_timestamp(s) {
                 return;
             }
+            let s = match full_text_of(path, s) {
+                Some(t) => t,
+                None => return,
+            };
             // The same ARN or name often appears several times in a record: full text needs it once.
             if !ev.texts.iter().any(|t| t == s) {
                 ev.texts.push(s.to_string());
@@ -214,6 +218,33 @@ fn flatten(v: &Json, path: &mut String, ev: &mut Event) {
             leaf(path, if *b { "true" } else { "false" }, ev);
         }
     }
+}
+
+/// Paths whose strings are machine detail, never typed by an investigator as a word: the TLS version,
+/// cipher suite and endpoint host of every call. They stay findable exactly and by prefix at their path
+/// (`tlsDetails.tlsVersion:TLSv1.2`); their words cost ~14 a record of full-text postings (ablation in
+/// benches/RESULTS.md).
+const NOT_FULL_TEXT_PREFIXES: [&str; 1] = ["tlsDetails."];
+
+/// Space-separated tokens of a user agent kept in full text: the product and the first component
+/// (`aws-cli/2.15.30 Python/3.11.8`, `Boto3/1.34.84 md/Botocore#…`, `console.amazonaws.com`). The rest
+/// — platform, runtime, retry mode, SDK metadata — is ~20 distinct words a record of noise; the whole
+/// value stays exact and prefix-searchable as `userAgent:`.
+const USER_AGENT_TEXT_TOKENS: usize = 2;
+
+/// What of a string goes into full text: all of it, a part (user agents), or nothing (TLS details).
+fn full_text_of<'s>(path: &str, s: &'s str) -> Option<&'s str> {
+    if NOT_FULL_TEXT_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        return None;
+    }
+    if path == "userAgent" {
+        let end = s
+            .match_indices(' ')
+            .nth(USER_AGENT_TEXT_TOKENS - 1)
+            .map_or(s.len(), |(i, _)| i);
+        return Some(&s[..end]);
+    }
+    Some(s)
 }
 
 /// Index one scalar by its path: an identifier field gets its value as a keyword (hashed at indexing), a
@@ -335,6 +366,31 @@ mod tests {
             "no full text for identifiers and timestamps"
         );
         assert!(!e.raw.contains('\n'));
+    }
+
+    #[test]
+    fn machine_detail_stays_out_of_full_text_but_keeps_its_path() {
+        let raw = r#"{"eventVersion":"1.08","eventID":"e1","eventTime":"2024-01-01T00:00:01Z","eventName":"CreateApp",
+            "userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/5.10.213 exe/x86_64.amzn.2 prompt/off",
+            "tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"api.sagemaker.us-east-1.amazonaws.com"}}"#;
+        let e = cloudtrail(raw).unwrap().event;
+        let has = |p: &str, v: &str| e.paths.iter().any(|t| *t == format!("{p}\0{v}"));
+        assert!(has("tlsDetails.tlsVersion", "TLSv1.3"));
+        assert!(has(
+            "userAgent",
+            "aws-cli/2.15.30 Python/3.11.8 Linux/5.10.213 exe/x86_64.amzn.2 prompt/off"
+        ));
+        assert!(e.texts.iter().any(|t| t == "aws-cli/2.15.30 Python/3.11.8"));
+        assert!(!e
+            .texts
+            .iter()
+            .any(|t| t.contains("Linux") || t.contains("TLS")));
+        let short = cloudtrail(
+            r#"{"eventID":"e2","eventTime":"2024-01-01T00:00:01Z","userAgent":"console.amazonaws.com"}"#,
+        )
+        .unwrap()
+        .event;
+        assert!(short.texts.iter().any(|t| t == "console.amazonaws.com"));
     }
 
     #[test]

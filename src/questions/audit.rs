@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::Scope;
-use crate::index::read::SearchRequest;
+use crate::index::read::{SearchRequest, MAX_TAGGED};
 use crate::index::Reader;
 use crate::query;
 use crate::time::format_ms;
@@ -574,10 +574,7 @@ struct Gap {
 
 /// Folds per-event findings of a grouping check into one finding per (domain, role), in order of the
 /// group's first event.
-fn group_gaps(
-    r: &Reader,
-    events: Vec<(Finding, i64, Option<String>, Option<String>)>,
-) -> Result<Vec<Finding>, Error> {
+fn group_gaps(r: &Reader, events: Vec<Found>) -> Result<Vec<Finding>, Error> {
     let roles = if events.iter().any(|e| e.2.is_none()) {
         domains_of_roles(r)?
     } else {
@@ -641,6 +638,7 @@ pub(crate) fn audit(
     }
     let cidrs = p.cidrs()?;
     let mut out = AuditOutcome::default();
+    let mut active: Vec<&Rule> = Vec::new();
     for rule in all
         .iter()
         .filter(|r| selected.is_empty() || selected.contains(&r.id))
@@ -653,56 +651,69 @@ pub(crate) fn audit(
             }
         }
         out.heads.push(RuleHead::of(rule));
-        let req = scope.request(query::parse(&rule.query)?, true);
-        let grouped = rule.check == Some(Check::StudioSessionWithoutSourceIdentity);
-        let columns: &'static [&'static str] = if grouped {
-            &[names::ACTOR, names::DOMAIN_ID, names::ROLE_ARN]
-        } else {
-            &[names::ACTOR]
-        };
-        let mut events = Vec::new();
-        // Parsing and checking each record is most of an audit: done in parallel per chunk, kept in order.
-        r.for_each_chunk(&req, columns, |hits| {
-            let found: Vec<_> = hits
+        active.push(rule);
+    }
+    // One walk over the union of the rules' hits (MAX_TAGGED rules at a time): each record is fetched and
+    // parsed once however many rules look at it, and checked by every rule whose query it matched.
+    let mut per_rule: Vec<Vec<Found>> = active.iter().map(|_| Vec::new()).collect();
+    for (g, group) in active.chunks(MAX_TAGGED).enumerate() {
+        let reqs = group
+            .iter()
+            .map(|rule| Ok(scope.request(query::parse(&rule.query)?, true)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        const COLUMNS: [&str; 3] = [names::ACTOR, names::DOMAIN_ID, names::ROLE_ARN];
+        r.for_each_tagged_chunk(&reqs, &COLUMNS, |hits| {
+            // Parsing and checking each record is most of an audit: done in parallel per chunk, kept in
+            // order.
+            let found: Vec<(usize, Found)> = hits
                 .into_par_iter()
-                .filter_map(|h| {
+                .flat_map_iter(|(h, mask)| {
                     let rec: Json = serde_json::from_slice(&h.raw).unwrap_or(Json::Null);
-                    if !check(rule, &rec, p, &cidrs) {
-                        return None;
+                    let mut out = Vec::new();
+                    for (i, rule) in group.iter().enumerate() {
+                        if mask & (1u64 << i) == 0 || !check(rule, &rec, p, &cidrs) {
+                            continue;
+                        }
+                        let grouped = rule.check == Some(Check::StudioSessionWithoutSourceIdentity);
+                        let (domain, role) = if grouped {
+                            (h.owned(names::DOMAIN_ID), h.owned(names::ROLE_ARN))
+                        } else {
+                            (None, None)
+                        };
+                        let f = Finding {
+                            rule: rule.id.clone(),
+                            time: format_ms(h.time_ms),
+                            detail: render_detail(&rule.detail, &rec, p),
+                            event_id: h.event_id.clone(),
+                            actor: h.owned(names::ACTOR),
+                            level: rule.severity.as_str().to_string(),
+                            title: rule.title.clone(),
+                            tags: Vec::new(),
+                            author: None,
+                        };
+                        out.push((i, (f, h.time_ms, domain, role)));
                     }
-                    let actor = h.owned(names::ACTOR);
-                    let (domain, role) = if grouped {
-                        (h.owned(names::DOMAIN_ID), h.owned(names::ROLE_ARN))
-                    } else {
-                        (None, None)
-                    };
-                    let f = Finding {
-                        rule: rule.id.clone(),
-                        time: format_ms(h.time_ms),
-                        detail: render_detail(&rule.detail, &rec, p),
-                        event_id: h.event_id,
-                        actor,
-                        level: rule.severity.as_str().to_string(),
-                        title: rule.title.clone(),
-                        tags: Vec::new(),
-                        author: None,
-                    };
-                    Some((f, h.time_ms, domain, role))
+                    out
                 })
                 .collect();
-            if grouped {
-                events.extend(found);
-            } else {
-                out.findings.extend(found.into_iter().map(|e| e.0));
+            for (i, f) in found {
+                per_rule[g * MAX_TAGGED + i].push(f);
             }
             Ok(())
         })?;
-        if grouped {
-            out.findings.extend(group_gaps(r, events)?);
+    }
+    for (rule, found) in active.iter().zip(per_rule) {
+        if rule.check == Some(Check::StudioSessionWithoutSourceIdentity) {
+            out.findings.extend(group_gaps(r, found)?);
+        } else {
+            out.findings.extend(found.into_iter().map(|e| e.0));
         }
     }
     Ok(out)
 }
+
+/// A finding with what grouping may need: its time, domain and role.
+type Found = (Finding, i64, Option<String>, Option<String>);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ pub(crate) use count_by_column::CountByColumn;
 pub(crate) use group_by_column::Group;
 pub(crate) use group_by_column::GroupByColumn;
 pub(crate) use matched_docs::MatchedDocs;
-pub(crate) use top_by_time::TopByTime;
+pub(crate) use top_by_time::{Key, TopByTime};
 
 use tantivy::columnar::StrColumn;
 use tantivy::DocId;
