@@ -4,10 +4,10 @@
 use crate::catalog::names;
 use std::net::IpAddr;
 
+use crate::normalise::tree::Json;
 use ipnet::IpNet;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 
 use super::Scope;
 use crate::index::read::{SearchRequest, MAX_TAGGED};
@@ -355,7 +355,7 @@ pub(crate) struct AuditOutcome {
     pub skipped: Vec<(String, String)>,
 }
 
-fn at<'a>(v: &'a Json, path: &str) -> Option<&'a Json> {
+fn at<'a, 'j>(v: &'a Json<'j>, path: &str) -> Option<&'a Json<'j>> {
     let mut cur = v;
     for p in path.split('.') {
         cur = match cur {
@@ -368,7 +368,7 @@ fn at<'a>(v: &'a Json, path: &str) -> Option<&'a Json> {
 
 fn text(v: &Json) -> String {
     match v {
-        Json::String(s) => s.clone(),
+        Json::Str(s) => s.to_string(),
         Json::Null => String::new(),
         other => other.to_string(),
     }
@@ -429,13 +429,13 @@ fn render_detail(tmpl: &str, rec: &Json, p: &Params) -> String {
 }
 
 /// Every value at `path`, fanning out through arrays (`productionVariants.instanceType` of each variant).
-fn values_at<'a>(v: &'a Json, path: &str, out: &mut Vec<&'a Json>) {
-    fn walk<'a>(v: &'a Json, parts: &[&str], out: &mut Vec<&'a Json>) {
+fn values_at<'a, 'j>(v: &'a Json<'j>, path: &str, out: &mut Vec<&'a Json<'j>>) {
+    fn walk<'a, 'j>(v: &'a Json<'j>, parts: &[&str], out: &mut Vec<&'a Json<'j>>) {
         match (v, parts.split_first()) {
             (Json::Array(a), _) => a.iter().for_each(|x| walk(x, parts, out)),
             (_, None) => out.push(v),
-            (Json::Object(m), Some((p, rest))) => {
-                if let Some(x) = m.get(*p) {
+            (Json::Object(_), Some((p, rest))) => {
+                if let Some(x) = v.get(p) {
                     walk(x, rest, out)
                 }
             }
@@ -747,23 +747,37 @@ mod tests {
         }
     }
 
+    /// Run `f` on the borrowed tree of a `json!` value (the form audit reads records in).
+    fn with<R>(v: serde_json::Value, f: impl FnOnce(&Json) -> R) -> R {
+        let text = v.to_string();
+        f(&Json::parse(&text).unwrap())
+    }
+
     #[test]
     fn caller_names() {
         let r =
             json!({"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/Portal/Alice@Example.com"}});
-        assert_eq!(caller_name(&r).as_deref(), Some("alice"));
+        assert_eq!(with(r, caller_name).as_deref(), Some("alice"));
         let r = json!({"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/X/SageMaker","sessionContext":{"sourceIdentity":"bob"}}});
-        assert_eq!(caller_name(&r).as_deref(), Some("bob"));
+        assert_eq!(with(r, caller_name).as_deref(), Some("bob"));
         assert_eq!(
-            caller_name(&json!({"userIdentity":{"arn":"arn:aws:iam::1:user/u"}})),
+            with(
+                json!({"userIdentity":{"arn":"arn:aws:iam::1:user/u"}}),
+                caller_name
+            ),
             None
         );
     }
 
     #[test]
     fn detail_templates() {
-        let r = json!({"eventName":"X","requestParameters":{"a":{"b":"c"},"n":3}});
+        let r = json!({"eventName":"X","requestParameters":{"a":{"b":"c"},"n":3,"o":{"z":1,"a":[true,null]}}});
         let p = Params::default();
-        assert_eq!(render_detail("{eventName} {requestParameters.a.b} {requestParameters.n} {missing|dflt} {required-tag}", &r, &p), "X c 3 dflt studiouserid");
+        assert_eq!(
+            with(r, |r| {
+                render_detail("{eventName} {requestParameters.a.b} {requestParameters.n} {missing|dflt} {required-tag} {requestParameters.o}", r, &p)
+            }),
+            r#"X c 3 dflt studiouserid {"z":1,"a":[true,null]}"#
+        );
     }
 }
