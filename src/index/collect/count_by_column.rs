@@ -7,7 +7,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::ord_str;
+use super::ords_to_strs;
 
 /// Hits per value of a keyword fast field.
 pub(crate) struct CountByColumn {
@@ -31,13 +31,16 @@ impl SegmentCollector for CountByColumnSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
+        let used = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(o, _)| o as u64);
+        let strs = ords_to_strs(&self.col, used);
         let mut out = HashMap::new();
-        for (ord, n) in self.counts.iter().enumerate() {
-            if *n > 0 {
-                if let Some(s) = ord_str(&self.col, ord as u64) {
-                    out.insert(s, *n);
-                }
-            }
+        for (ord, s) in strs {
+            out.insert(s, self.counts[ord as usize]);
         }
         out
     }

@@ -8,7 +8,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DateTime, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::{first_ord, ord_str};
+use super::{first_ord, ords_to_strs};
 use crate::catalog::names;
 
 /// Hits that share the value of a key column (see [`crate::index::Reader::group_by`]).
@@ -104,17 +104,33 @@ impl SegmentCollector for GroupByColumnSegment {
 
     fn harvest(self) -> Self::Fruit {
         let mut out = FxHashMap::default();
+        // Every ordinal the groups hold, turned into strings once per column.
+        let keys = ords_to_strs(
+            &self.key,
+            self.groups.keys().copied().filter(|k| *k != u64::MAX),
+        );
+        let strs: Vec<FxHashMap<u64, String>> = self
+            .cols
+            .iter()
+            .enumerate()
+            .map(|(i, col)| {
+                ords_to_strs(
+                    col,
+                    self.groups.values().flat_map(|g| g.ords[i].iter().copied()),
+                )
+            })
+            .collect();
         for (key, g) in self.groups {
             let key = if key == u64::MAX {
                 None
             } else {
-                ord_str(&self.key, key)
+                keys.get(&key).cloned()
             };
             let distinct = g
                 .ords
                 .iter()
-                .zip(&self.cols)
-                .map(|(ords, col)| ords.iter().filter_map(|&o| ord_str(col, o)).collect())
+                .zip(&strs)
+                .map(|(ords, strs)| ords.iter().filter_map(|o| strs.get(o).cloned()).collect())
                 .collect();
             merge_group(
                 &mut out,
