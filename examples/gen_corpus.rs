@@ -54,10 +54,23 @@ fn session_key(acct: &str, user: u64, hour: i64, kind: u64) -> String {
     format!("ASIA{:016X}", r.next() & 0xFFFF_FFFF_FFFF)
 }
 
-fn args() -> (u64, u64, PathBuf) {
+/// What the corpus is made of.
+struct Args {
+    events: u64,
+    seed: u64,
+    out: PathBuf,
+    /// Of every 1,000 training jobs, how many break the whitepaper's job guardrails (no VPC, no volume
+    /// key, no network isolation, no inter-container encryption, no `studiouserid` tag). 1,000 (the
+    /// default, and the corpus benches/compare measures) makes every job a finding of five rules; 20
+    /// gives the "under 1 % of events are findings" corpus of the audit target.
+    breaking_jobs_per_mille: u64,
+}
+
+fn args() -> Args {
     let mut events = 100_000u64;
     let mut seed = 42u64;
     let mut out = PathBuf::from("benches/corpus");
+    let mut breaking_jobs_per_mille = 1000u64;
     let a: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < a.len() {
@@ -65,14 +78,22 @@ fn args() -> (u64, u64, PathBuf) {
             "--events" => events = a[i + 1].parse().expect("--events N"),
             "--seed" => seed = a[i + 1].parse().expect("--seed S"),
             "--out" => out = PathBuf::from(&a[i + 1]),
-            other => panic!("unknown argument {other}; use --events N --seed S --out DIR"),
+            "--breaking-jobs-per-mille" => {
+                breaking_jobs_per_mille = a[i + 1].parse().expect("--breaking-jobs-per-mille N")
+            }
+            other => panic!("unknown argument {other}; use --events N --seed S --out DIR [--breaking-jobs-per-mille N]"),
         }
         i += 2;
     }
-    (events, seed, out)
+    Args {
+        events,
+        seed,
+        out,
+        breaking_jobs_per_mille,
+    }
 }
 
-fn record(r: &mut Rng, n: u64, t: i64, acct: &str, region: &str) -> String {
+fn record(r: &mut Rng, n: u64, t: i64, acct: &str, region: &str, breaking: u64) -> String {
     let user = r.below(200);
     let domain = format!("d-{:011x}", (user % 5) * 7919 + 1);
     let profile = format!("user{user:03}");
@@ -147,12 +168,24 @@ fn record(r: &mut Rng, n: u64, t: i64, acct: &str, region: &str) -> String {
         }
         11..=12 => {
             let job = format!("fraud-detector-v{}-{:06}", r.below(9), n);
+            // A compliant job: in a VPC, isolated, encrypted at rest and between containers, tagged.
+            // Drawn only when some jobs comply, so the default corpus stays byte for byte what it was.
+            let complies = breaking < 1000 && r.below(1000) >= breaking;
+            let (vpc, key, tag) = if complies {
+                (
+                    r#","vpcConfig":{"subnets":["subnet-0a1b2c3d"],"securityGroupIds":["sg-0a1b2c3d"]},"enableNetworkIsolation":true,"enableInterContainerTrafficEncryption":true"#.to_string(),
+                    format!(r#","volumeKmsKeyId":"arn:aws:kms:{region}:{acct}:key/0a1b2c3d""#),
+                    format!(r#",{{"key":"studiouserid","value":"{profile}"}}"#),
+                )
+            } else {
+                (String::new(), String::new(), String::new())
+            };
             (
                 "sagemaker.amazonaws.com",
                 "CreateTrainingJob",
                 studio.clone(),
                 format!(
-                    r#"{{"trainingJobName":"{job}","roleArn":"{role_arn}","algorithmSpecification":{{"trainingImage":"763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:2.2-gpu-py310","trainingInputMode":"File"}},"resourceConfig":{{"instanceType":"{}","instanceCount":1,"volumeSizeInGB":50}},"stoppingCondition":{{"maxRuntimeInSeconds":86400}},"tags":[{{"key":"sagemaker:domain-arn","value":"arn:aws:sagemaker:{region}:{acct}:domain/{domain}"}},{{"key":"sagemaker:user-profile-arn","value":"arn:aws:sagemaker:{region}:{acct}:user-profile/{domain}/{profile}"}},{{"key":"sagemaker:space-arn","value":"arn:aws:sagemaker:{region}:{acct}:space/{domain}/{space}"}}]}}"#,
+                    r#"{{"trainingJobName":"{job}","roleArn":"{role_arn}","algorithmSpecification":{{"trainingImage":"763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:2.2-gpu-py310","trainingInputMode":"File"}},"resourceConfig":{{"instanceType":"{}","instanceCount":1,"volumeSizeInGB":50{key}}},"stoppingCondition":{{"maxRuntimeInSeconds":86400}}{vpc},"tags":[{{"key":"sagemaker:domain-arn","value":"arn:aws:sagemaker:{region}:{acct}:domain/{domain}"}},{{"key":"sagemaker:user-profile-arn","value":"arn:aws:sagemaker:{region}:{acct}:user-profile/{domain}/{profile}"}},{{"key":"sagemaker:space-arn","value":"arn:aws:sagemaker:{region}:{acct}:space/{domain}/{space}"}}{tag}]}}"#,
                     r.pick(&INSTANCE_TYPES)
                 ),
                 format!(
@@ -232,7 +265,12 @@ fn record(r: &mut Rng, n: u64, t: i64, acct: &str, region: &str) -> String {
 }
 
 fn main() {
-    let (events, seed, out) = args();
+    let Args {
+        events,
+        seed,
+        out,
+        breaking_jobs_per_mille,
+    } = args();
     let mut r = Rng(seed);
     // 2024-05-01T00:00:00Z onwards, ~ one object per account, region and 5 minutes.
     let start = 1_714_521_600i64;
@@ -257,7 +295,7 @@ fn main() {
                 let mut recs = Vec::with_capacity(size as usize);
                 for _ in 0..size {
                     let t = t0 + r.below(300) as i64;
-                    recs.push(record(&mut r, n, t, acct, region));
+                    recs.push(record(&mut r, n, t, acct, region, breaking_jobs_per_mille));
                     n += 1;
                 }
                 let ts = jiff::Timestamp::from_second(t0 + 300).unwrap();
