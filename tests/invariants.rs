@@ -35,31 +35,36 @@ fn offenders(root: &str, pat: &dyn Fn(&str) -> bool, allowed: &[&str]) -> Vec<St
         .collect()
 }
 
+/// Fail, naming the files, when any file under `root` (but `allowed`) has a line matching `pat`.
+fn assert_none(root: &str, pat: &dyn Fn(&str) -> bool, allowed: &[&str], what: &str) {
+    let bad = offenders(root, pat, allowed);
+    assert!(bad.is_empty(), "{what}: {bad:?}");
+}
+
 #[test]
 fn no_aws_call_outside_source() {
-    let bad = offenders(
+    assert_none(
         "src",
         &|l| l.contains("aws_sdk_") || l.contains("aws_config::") || l.contains("aws_smithy"),
         &["src/source/"],
-    );
-    assert!(
-        bad.is_empty(),
-        "the AWS SDK is used outside src/source/: {bad:?}"
+        "the AWS SDK is used outside src/source/",
     );
 }
 
 #[test]
 fn only_index_knows_tantivy() {
     let uses = |l: &str| l.contains("tantivy::") || l.starts_with("use tantivy");
-    let bad = offenders("src", &uses, &["src/index/"]);
-    assert!(
-        bad.is_empty(),
-        "tantivy is used outside src/index/: {bad:?}"
+    assert_none(
+        "src",
+        &uses,
+        &["src/index/"],
+        "tantivy is used outside src/index/",
     );
-    let bad = offenders("examples", &uses, &["examples/space_usage.rs"]);
-    assert!(
-        bad.is_empty(),
-        "tantivy in examples other than space_usage: {bad:?}"
+    assert_none(
+        "examples",
+        &uses,
+        &["examples/space_usage.rs"],
+        "tantivy in examples other than space_usage",
     );
 }
 
@@ -70,10 +75,11 @@ fn only_render_and_messages_write_to_the_terminal() {
             .iter()
             .any(|m| l.contains(m))
     };
-    let bad = offenders("src", &prints, &["src/render/", "src/messages.rs"]);
-    assert!(
-        bad.is_empty(),
-        "terminal output outside render/ and messages: {bad:?}"
+    assert_none(
+        "src",
+        &prints,
+        &["src/render/", "src/messages.rs"],
+        "terminal output outside render/ and messages",
     );
 }
 
@@ -85,10 +91,8 @@ fn decode_and_normalise_do_no_io() {
             || l.contains("tokio::")
             || l.contains("File::")
     };
-    let bad = offenders("src/decode", &io, &[]);
-    assert!(bad.is_empty(), "IO in decode: {bad:?}");
-    let bad = offenders("src/normalise", &io, &[]);
-    assert!(bad.is_empty(), "IO in normalise: {bad:?}");
+    assert_none("src/decode", &io, &[], "IO in decode");
+    assert_none("src/normalise", &io, &[], "IO in normalise");
 }
 
 /// The helper itself must find what it looks for, or every test above would pass vacuously.
@@ -155,10 +159,11 @@ fn public_items_are_what_tests_and_benches_use() {
 fn settings_are_checked_in_cli_config_only() {
     // Flags and the job file are resolved by one function; no other CLI file parses a setting.
     let parses = |l: &str| l.contains("parse_time(") || l.contains("S3Url::parse(");
-    let bad = offenders("src/cli", &parses, &["src/cli/config.rs"]);
-    assert!(
-        bad.is_empty(),
-        "settings parsed outside src/cli/config.rs: {bad:?}"
+    assert_none(
+        "src/cli",
+        &parses,
+        &["src/cli/config.rs"],
+        "settings parsed outside src/cli/config.rs",
     );
 }
 
@@ -183,10 +188,9 @@ fn no_stage_imports_one_downstream_of_it() {
         "src/query",
         "src/time.rs",
     ] {
-        let bad = offenders(stage, &downstream, &[]);
-        assert!(bad.is_empty(), "{stage} imports a later stage: {bad:?}");
+        assert_none(stage, &downstream, &[], "{stage} imports a later stage");
     }
-    let bad = offenders(
+    assert_none(
         "src/index",
         &|l| {
             [
@@ -200,6 +204,6 @@ fn no_stage_imports_one_downstream_of_it() {
             .any(|m| l.contains(m))
         },
         &[],
+        "index imports a later stage",
     );
-    assert!(bad.is_empty(), "index imports a later stage: {bad:?}");
 }
