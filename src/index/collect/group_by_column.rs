@@ -77,12 +77,7 @@ impl SegmentCollector for GroupByColumnSegment {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let key = first_ord(&self.key, doc).unwrap_or(u64::MAX);
-        let t = self
-            .time
-            .as_ref()
-            .and_then(|c| c.first(doc))
-            .map(|d| d.into_timestamp_millis())
-            .unwrap_or(i64::MIN);
+        let t = super::time_ms(&self.time, doc);
         let n = self.cols.len();
         let g = self.groups.entry(key).or_insert_with(|| SegmentGroup {
             count: 0,

@@ -14,8 +14,16 @@ pub(crate) use matched_docs::MatchedDocs;
 pub(crate) use top_by_time::{Key, TopByTime};
 
 use rustc_hash::FxHashMap;
-use tantivy::columnar::StrColumn;
-use tantivy::DocId;
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DateTime, DocId};
+
+/// An event's eventTime in epoch milliseconds from its column (`i64::MIN` when it has none).
+pub(crate) fn time_ms(col: &Option<Column<DateTime>>, doc: DocId) -> i64 {
+    col.as_ref()
+        .and_then(|c| c.first(doc))
+        .map(|d| d.into_timestamp_millis())
+        .unwrap_or(i64::MIN)
+}
 
 /// The strings of many ordinals of a column, resolved in one sorted pass over its dictionary: each
 /// dictionary block (zstd) is inflated once, where one `ord_to_term` a value inflated a block each time

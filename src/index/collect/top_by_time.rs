@@ -29,12 +29,7 @@ pub(crate) struct TopByTimeSegment {
 
 impl TopByTimeSegment {
     fn key_time(&self, doc: DocId) -> i64 {
-        let t = self
-            .time
-            .as_ref()
-            .and_then(|c| c.first(doc))
-            .map(|d| d.into_timestamp_millis())
-            .unwrap_or(i64::MIN);
+        let t = super::time_ms(&self.time, doc);
         if self.oldest_first {
             t
         } else {
