@@ -87,6 +87,9 @@ pub(crate) mod names {
     pub(crate) const ACTOR_ISSUER_EVENT_ID: &str = "actorIssuerEventID";
     pub(crate) const IC_USER_ID: &str = "identityCenterUserId";
     pub(crate) const EVENT_ID_DERIVED: &str = "eventIDDerived";
+    pub(crate) const STUDIO_SESSION: &str = "studioSession";
+    pub(crate) const CALLER_IS_PROFILE: &str = "callerIsProfile";
+    pub(crate) const TAG_KEY: &str = "tagKey";
 }
 
 /// The parsed catalogue (parsed on first use).

@@ -515,6 +515,41 @@ impl Reader {
         Ok(false)
     }
 
+    /// The distinct values indexed at the open path `path` (in any segment, deleted documents' included)
+    /// that `keep` accepts, sorted: what a check on one path's values can ask the term dictionary instead
+    /// of every record (the audit's `number-above`). Only accepted values are held.
+    pub(crate) fn path_values_where(
+        &self,
+        path: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, IndexError> {
+        let lo = format!("{path}{PATH_SEP}");
+        let hi = prefix_successor(&lo);
+        let mut out = std::collections::BTreeSet::new();
+        for seg in self.searcher().segment_readers() {
+            let inv = seg.inverted_index(self.fields.path).map_err(self.err())?;
+            let mut stream =
+                inv.terms()
+                    .range()
+                    .ge(&lo)
+                    .lt(&hi)
+                    .into_stream()
+                    .map_err(|source| IndexError::Io {
+                        dir: self.dir.clone(),
+                        source,
+                    })?;
+            while stream.advance() {
+                // Terms are written from `str`s; a value that is not UTF-8 is damage, never a match.
+                if let Ok(v) = std::str::from_utf8(&stream.key()[lo.len()..]) {
+                    if keep(v) && !out.contains(v) {
+                        out.insert(v.to_string());
+                    }
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
     /// Values of a field without a column (an open path, given as `path\0`, or a keyword field that is
     /// not fast): walk the terms under `prefix` in each segment and count the matching live docs.
     fn stats_by_terms(

@@ -19,8 +19,10 @@ use crate::model::Event;
 pub(crate) const LAKE_SCHEMA_VERSION: &str = "1";
 
 /// Catalogue fields that are not columns: the time and id have their own, `kind` is always cloudtrail,
-/// the open paths are in the JSON columns, and the rest belong to Studio logs.
-const NOT_COLUMNS: [&str; 10] = [
+/// the open paths are in the JSON columns, the audit's facts (`studioSession`, `callerIsProfile`,
+/// `tagKey`) are the index's narrowing aids that SQL says from `useridentity_arn` and `requestparameters`,
+/// and the rest belong to Studio logs.
+const NOT_COLUMNS: [&str; 13] = [
     names::EVENT_TIME,
     names::EVENT_ID,
     names::KIND,
@@ -31,6 +33,9 @@ const NOT_COLUMNS: [&str; 10] = [
     names::LIFECYCLE_CONFIG,
     names::LOG_GROUP,
     names::LOG_STREAM,
+    names::STUDIO_SESSION,
+    names::CALLER_IS_PROFILE,
+    names::TAG_KEY,
 ];
 
 /// How a column's value is made.

@@ -3,6 +3,7 @@
 //! Pure functions over one parsed CloudTrail record; each rule is the one documented in
 //! `schema/fields.toml`. No IO and no knowledge of the index.
 
+use super::facts::is_studio_session;
 use super::tree::Json;
 
 /// The derived keys of one event. Names in ARNs are lowercased by SageMaker, so `domain_id`, `space_arn`,
@@ -31,9 +32,6 @@ pub(crate) use crate::model::ActorBasis;
 const TAG_DOMAIN_ARN: &str = "sagemaker:domain-arn";
 const TAG_SPACE_ARN: &str = "sagemaker:space-arn";
 const TAG_USER_PROFILE_ARN: &str = "sagemaker:user-profile-arn";
-
-/// A Studio session's role session name: `assumed-role/<ExecutionRole>/SageMaker`.
-const STUDIO_SESSION_SUFFIX: &str = "/SageMaker";
 
 fn get<'a, 'j>(v: &'a Json<'j>, path: &[&str]) -> Option<&'a Json<'j>> {
     v.at(path)
@@ -149,11 +147,6 @@ fn partition(rec: &Json) -> String {
     } else {
         "aws".into()
     }
-}
-
-/// True when the caller is a Studio session: `assumed-role/<ExecutionRole>/SageMaker`.
-pub(crate) fn is_studio_session(rec: &Json) -> bool {
-    get_str(rec, &["userIdentity", "arn"]).is_some_and(|a| a.ends_with(STUDIO_SESSION_SUFFIX))
 }
 
 /// Rule 5, the principal itself: for an AWS service, the service (`invokedBy`); for a SAML or

@@ -5,6 +5,7 @@
 
 pub mod attribution;
 pub mod digest;
+pub(crate) mod facts;
 pub mod studio_log;
 pub mod time;
 pub mod tree;
@@ -165,6 +166,20 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
         if let Some(val) = val {
             ev.keywords.push((name, val));
         }
+    }
+    // What guardrail checks ask of a record, as fields, so the audit's queries narrow its candidates.
+    if facts::is_studio_session(&v) {
+        ev.keywords
+            .push((names::STUDIO_SESSION, "true".to_string()));
+    }
+    if let Some(is) = facts::caller_is_profile(&v) {
+        ev.keywords.push((names::CALLER_IS_PROFILE, is.to_string()));
+    }
+    let mut tags = facts::tag_keys(&v);
+    tags.sort_unstable();
+    tags.dedup();
+    for k in tags.into_iter().filter(|k| !k.is_empty()) {
+        ev.keywords.push((names::TAG_KEY, k.to_string()));
     }
 
     let mut path = String::with_capacity(64);

@@ -4,6 +4,7 @@
 use crate::catalog::names;
 use std::net::IpAddr;
 
+use crate::normalise::facts::{at, caller_name, is_studio_session, requested_profile, tag_keys};
 use crate::normalise::tree::Json;
 use ipnet::IpNet;
 use rayon::prelude::*;
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::Scope;
 use crate::index::read::{SearchRequest, MAX_TAGGED};
 use crate::index::Reader;
-use crate::query;
+use crate::normalise::MAX_EXACT_VALUE;
+use crate::query::{self, Node, Value};
 use crate::time::format_ms;
 use crate::Error;
 
@@ -355,50 +357,12 @@ pub(crate) struct AuditOutcome {
     pub skipped: Vec<(String, String)>,
 }
 
-fn at<'a, 'j>(v: &'a Json<'j>, path: &str) -> Option<&'a Json<'j>> {
-    let mut cur = v;
-    for p in path.split('.') {
-        cur = match cur {
-            Json::Array(a) => a.iter().find_map(|x| x.get(p))?,
-            other => other.get(p)?,
-        };
-    }
-    Some(cur)
-}
-
 fn text(v: &Json) -> String {
     match v {
         Json::Str(s) => s.to_string(),
         Json::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// The caller's own name: sourceIdentity, else the role session name, without any `@domain`, lowercased.
-fn caller_name(rec: &Json) -> Option<String> {
-    let name = at(rec, "userIdentity.sessionContext.sourceIdentity")
-        .and_then(Json::as_str)
-        .map(str::to_string)
-        .or_else(|| {
-            at(rec, "userIdentity.arn")
-                .and_then(Json::as_str)
-                .filter(|a| a.contains(":assumed-role/"))
-                .and_then(|a| a.rsplit('/').next())
-                .map(str::to_string)
-        })?;
-    Some(name.split('@').next().unwrap_or("").to_lowercase())
-}
-
-fn tag_keys(rec: &Json) -> Vec<String> {
-    at(rec, "requestParameters.tags")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t.get("key").or_else(|| t.get("Key")).and_then(Json::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Fill `{path}`, `{path|default}`, `{caller}` and parameter names in a rule's detail template.
@@ -446,13 +410,6 @@ fn values_at<'a, 'j>(v: &'a Json<'j>, path: &str, out: &mut Vec<&'a Json<'j>>) {
     walk(v, &parts, out)
 }
 
-/// A Studio execution-role session: `assumed-role/<ExecutionRole>/SageMaker`.
-fn is_studio_session(rec: &Json) -> bool {
-    at(rec, "userIdentity.arn")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.contains(":assumed-role/") && a.ends_with("/SageMaker"))
-}
-
 /// Whether a hit of `rule`'s query is a finding.
 fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
     let first_path = rule.paths.first().map(String::as_str).unwrap_or("");
@@ -484,10 +441,7 @@ fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
             if admin {
                 return false;
             }
-            let target = at(rec, "requestParameters.userProfileName")
-                .and_then(Json::as_str)
-                .map(str::to_lowercase);
-            caller_name(rec) != target
+            caller_name(rec) != requested_profile(rec)
         }
         Some(Check::ValueNotIn) => {
             let allowed = rule.param.map(|x| p.list(x)).unwrap_or(&[]);
@@ -501,15 +455,12 @@ fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
         }
         Some(Check::MissingTag) => {
             let want = p.required_tag();
-            !tag_keys(rec).iter().any(|k| k == want)
+            !tag_keys(rec).contains(&want)
         }
         Some(Check::NumberAbove) => {
             let max = p.max_session_seconds.unwrap_or(DEFAULT_MAX_SESSION_SECONDS);
             at(rec, first_path)
-                .and_then(|v| {
-                    v.as_f64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                })
+                .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(number_text)))
                 .is_some_and(|n| n > max)
         }
         Some(Check::StudioSessionWithoutSourceIdentity) => {
@@ -519,6 +470,76 @@ fn check(rule: &Rule, rec: &Json, p: &Params, cidrs: &[IpNet]) -> bool {
                     .is_none_or(str::is_empty)
         }
     }
+}
+
+/// A number written as a string (`"43200"`), as `number-above` reads it: a string too long to be indexed
+/// exactly is no number (so the index's values at the path are every number a check can see).
+fn number_text(s: &str) -> Option<f64> {
+    (s.len() <= MAX_EXACT_VALUE)
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// What the index can say of a rule's check before any record is read: a clause ANDed to the rule's
+/// query that every finding satisfies, built from the facts normalise indexed with the functions the check
+/// itself calls (`normalise::facts`) or from the values indexed at a path. The check still runs on each
+/// record the narrowed query finds, so findings are exactly the same; a rule whose findings are few then
+/// reads few records however many events its query matches (750k `CreatePresignedDomainUrl` calls at 5M
+/// events, none of them a finding).
+#[derive(Debug, Clone, PartialEq)]
+enum Narrow {
+    /// The derived keyword field has this value.
+    Is(&'static str, String),
+    /// The derived keyword field does not have this value.
+    IsNot(&'static str, String),
+    /// One of these values is indexed at the open path (none: no record can be a finding).
+    PathAnyOf { path: String, values: Vec<String> },
+}
+
+impl Narrow {
+    /// The clause, as the query tree the index compiles.
+    fn node(&self) -> Node {
+        let is = |field: &str, v: &str| Node::Field {
+            field: field.to_string(),
+            value: Value::Quoted(v.to_string()),
+        };
+        match self {
+            Narrow::Is(f, v) => is(f, v),
+            Narrow::IsNot(f, v) => Node::Not(Box::new(is(f, v))),
+            Narrow::PathAnyOf { values, .. } if values.is_empty() => Node::Not(Box::new(Node::All)),
+            Narrow::PathAnyOf { path, values } => {
+                Node::Or(values.iter().map(|v| is(path, v)).collect())
+            }
+        }
+    }
+}
+
+/// The narrowing of `rule`'s check under `p`, if the index `r` can give one.
+fn narrowing(rule: &Rule, p: &Params, r: &Reader) -> Result<Option<Narrow>, Error> {
+    Ok(match rule.check {
+        Some(Check::StudioSessionWithoutSourceIdentity) => {
+            Some(Narrow::Is(names::STUDIO_SESSION, "true".into()))
+        }
+        Some(Check::CallerNotProfile) => {
+            Some(Narrow::IsNot(names::CALLER_IS_PROFILE, "true".into()))
+        }
+        Some(Check::MissingTag) => Some(Narrow::IsNot(names::TAG_KEY, p.required_tag().into())),
+        Some(Check::NumberAbove) => {
+            let path = rule.paths.first().map(String::as_str).unwrap_or("");
+            // A path with a field of its own has no open-path terms to list.
+            if path.is_empty() || crate::catalog::own_field(path).is_some() {
+                return Ok(None);
+            }
+            let max = p.max_session_seconds.unwrap_or(DEFAULT_MAX_SESSION_SECONDS);
+            // The index holds a number as serde_json prints it, which parses back to the same f64.
+            let above = |v: &str| number_text(v).is_some_and(|n| n > max);
+            Some(Narrow::PathAnyOf {
+                path: path.to_string(),
+                values: r.path_values_where(path, above)?,
+            })
+        }
+        Some(Check::SourceIpOutside | Check::ValueNotIn) | None => None,
+    })
 }
 
 /// The settings paths that name a domain's, profile's or space's execution role.
@@ -621,12 +642,33 @@ fn group_gaps(r: &Reader, events: Vec<Found>) -> Result<Vec<Finding>, Error> {
     Ok(out.into_iter().map(|(_, f)| f).collect())
 }
 
+/// Which hits of a rule's query the audit reads records of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Candidates {
+    /// Those the index cannot rule out ([`Narrow`]): what `audit` does.
+    Narrowed,
+    /// Every hit: the reference the narrowed audit is tested against.
+    #[cfg(test)]
+    EveryHit,
+}
+
 /// Run `selected` rules (all when empty) over the scope; findings by rule (file order), then time, then id.
 pub(crate) fn audit(
     r: &Reader,
     selected: &[String],
     p: &Params,
     scope: &Scope,
+) -> Result<AuditOutcome, Error> {
+    audit_reading(r, selected, p, scope, Candidates::Narrowed)
+}
+
+/// As [`audit`], reading the records of `candidates`.
+pub(crate) fn audit_reading(
+    r: &Reader,
+    selected: &[String],
+    p: &Params,
+    scope: &Scope,
+    candidates: Candidates,
 ) -> Result<AuditOutcome, Error> {
     let all = rules()?;
     for s in selected {
@@ -659,7 +701,14 @@ pub(crate) fn audit(
     for (g, group) in active.chunks(MAX_TAGGED).enumerate() {
         let reqs = group
             .iter()
-            .map(|rule| Ok(scope.request(query::parse(&rule.query)?, true)))
+            .map(|rule| {
+                let node = query::parse(&rule.query)?;
+                let node = match (candidates, narrowing(rule, p, r)?) {
+                    (Candidates::Narrowed, Some(n)) => Node::And(vec![node, n.node()]),
+                    _ => node,
+                };
+                Ok(scope.request(node, true))
+            })
             .collect::<Result<Vec<_>, Error>>()?;
         const COLUMNS: [&str; 3] = [names::ACTOR, names::DOMAIN_ID, names::ROLE_ARN];
         r.for_each_tagged_chunk(&reqs, &COLUMNS, |hits| {
@@ -754,22 +803,6 @@ mod tests {
     }
 
     #[test]
-    fn caller_names() {
-        let r =
-            json!({"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/Portal/Alice@Example.com"}});
-        assert_eq!(with(r, caller_name).as_deref(), Some("alice"));
-        let r = json!({"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/X/SageMaker","sessionContext":{"sourceIdentity":"bob"}}});
-        assert_eq!(with(r, caller_name).as_deref(), Some("bob"));
-        assert_eq!(
-            with(
-                json!({"userIdentity":{"arn":"arn:aws:iam::1:user/u"}}),
-                caller_name
-            ),
-            None
-        );
-    }
-
-    #[test]
     fn detail_templates() {
         let r = json!({"eventName":"X","requestParameters":{"a":{"b":"c"},"n":3,"o":{"z":1,"a":[true,null]}}});
         let p = Params::default();
@@ -779,5 +812,212 @@ mod tests {
             }),
             r#"X c 3 dflt studiouserid {"z":1,"a":[true,null]}"#
         );
+    }
+
+    /// One record of the shapes the narrowed checks read, picked by `b`'s bytes: Studio and other sessions,
+    /// sourceIdentity present, empty or not a string, profile names in any case or not strings, tags as a
+    /// list of either spelling, as an object, with dotted or empty keys, durations as numbers, strings,
+    /// over-long strings, floats and lists.
+    fn odd_record(i: usize, b: [u8; 8]) -> serde_json::Value {
+        let pick = |k: usize, n: u8| b[k] % n;
+        let arn = match pick(0, 6) {
+            0 => json!(
+                "arn:aws:sts::111122223333:assumed-role/AmazonSageMaker-ExecutionRole-A/SageMaker"
+            ),
+            1 => json!("arn:aws:sts::111122223333:assumed-role/Portal/Alice@Example.com"),
+            2 => json!("arn:aws:iam::111122223333:user/SageMaker"),
+            3 => json!("arn:aws:sts::111122223333:assumed-role/Admin/bob"),
+            4 => json!(17),
+            _ => serde_json::Value::Null,
+        };
+        let mut ctx = json!({"sessionIssuer": {"type": "Role", "arn": if pick(1, 2) == 0 {
+            "arn:aws:iam::111122223333:role/Admin" } else { "arn:aws:iam::111122223333:role/AmazonSageMaker-ExecutionRole-A" }}});
+        match pick(1, 5) {
+            0 => ctx["sourceIdentity"] = json!("alice"),
+            1 => ctx["sourceIdentity"] = json!(""),
+            2 => ctx["sourceIdentity"] = json!("Bob@corp.example"),
+            3 => ctx["sourceIdentity"] = json!(5),
+            _ => {}
+        }
+        let mut rp = serde_json::Map::new();
+        match pick(2, 5) {
+            0 => {
+                rp.insert("userProfileName".into(), json!("alice"));
+            }
+            1 => {
+                rp.insert("userProfileName".into(), json!("BOB"));
+            }
+            2 => {
+                rp.insert("userProfileName".into(), json!(3));
+            }
+            3 => {
+                rp.insert("userProfileName".into(), json!("bob"));
+            }
+            _ => {}
+        }
+        let key =
+            |k: u8| ["studiouserid", "StudioUserId", "team", "", "studiouserid.x"][k as usize % 5];
+        match pick(3, 6) {
+            0 => {
+                rp.insert(
+                    "tags".into(),
+                    json!([{"key": key(b[4]), "value": "v"}, {"Key": key(b[5]), "Value": "w"}]),
+                );
+            }
+            1 => {
+                rp.insert("tags".into(), json!({"key": "studiouserid"}));
+            }
+            2 => {
+                rp.insert("tags.key".into(), json!("studiouserid"));
+            }
+            3 => {
+                rp.insert(
+                    "tags".into(),
+                    json!([{"key": 7}, {"value": "studiouserid"}]),
+                );
+            }
+            4 => {
+                rp.insert("tags".into(), json!([]));
+            }
+            _ => {}
+        }
+        let long = format!("{}50000", "0".repeat(MAX_EXACT_VALUE));
+        let secs = [
+            json!(43200),
+            json!(43201),
+            json!(1800),
+            json!("50000"),
+            json!(long),
+            json!(43200.5),
+            json!([50000]),
+            json!(-1),
+            json!("x"),
+        ];
+        if b[7] != u8::MAX {
+            rp.insert(
+                "sessionExpirationDurationInSeconds".into(),
+                secs[b[7] as usize % secs.len()].clone(),
+            );
+        }
+        let names = [
+            "CreatePresignedDomainUrl",
+            "CreateTrainingJob",
+            "CreateUserProfile",
+            "ListApps",
+        ];
+        json!({
+            "eventVersion": "1.09",
+            "eventID": format!("odd-{i:04}"),
+            "eventTime": format!("2024-05-01T10:{:02}:{:02}Z", (i / 60) % 60, i % 60),
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": names[b[6] as usize % names.len()],
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "10.1.2.3",
+            "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "AssumedRole", "arn": arn, "sessionContext": ctx},
+            "requestParameters": rp,
+        })
+    }
+
+    /// An index of `records` in a new temporary directory.
+    fn index_of(records: &[serde_json::Value]) -> (tempfile::TempDir, Reader) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = crate::index::Writer::open(&crate::index::WriterConfig {
+            dir: dir.path().to_path_buf(),
+            heap_bytes: 32 << 20,
+            threads: 1,
+            reindex: false,
+            commit_every: 10_000,
+            dry_run: false,
+            omit: Default::default(),
+            merge: Default::default(),
+            max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
+        })
+        .unwrap();
+        let docs = records
+            .iter()
+            .map(|r| {
+                let n = crate::normalise::cloudtrail(&r.to_string()).unwrap();
+                crate::index::write::prepare(w.fields(), n.event)
+            })
+            .collect();
+        w.add_object(None, docs, false).unwrap();
+        w.finish().unwrap();
+        let r = Reader::open(dir.path()).unwrap();
+        (dir, r)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+        /// The narrowed audit finds exactly what reading every hit of every rule finds, whatever the
+        /// shapes of the records: each narrowing is implied by its check.
+        #[test]
+        fn narrowing_never_changes_a_finding(
+            bytes in proptest::collection::vec(proptest::prelude::any::<[u8; 8]>(), 1..60),
+            max in proptest::sample::select(vec![None, Some(1800.0), Some(43200.0)]),
+            tag in proptest::sample::select(vec!["studiouserid", "team", "", "studiouserid.x"]),
+        ) {
+            let records: Vec<_> = bytes.iter().enumerate().map(|(i, b)| odd_record(i, *b)).collect();
+            let (_dir, r) = index_of(&records);
+            let p = Params {
+                admin_role: vec!["arn:aws:iam::111122223333:role/Admin".into()],
+                required_tag: Some(tag.to_string()),
+                max_session_seconds: max,
+                ..Default::default()
+            };
+            let scope = Scope::default();
+            let narrowed = audit_reading(&r, &[], &p, &scope, Candidates::Narrowed).unwrap();
+            let every = audit_reading(&r, &[], &p, &scope, Candidates::EveryHit).unwrap();
+            proptest::prop_assert_eq!(&narrowed.findings, &every.findings);
+        }
+    }
+
+    #[test]
+    fn narrowing_finds_the_findings_and_rules_out_the_rest() {
+        // Two of each shape the narrowed rules look at: one a finding, one not.
+        let mut recs = Vec::new();
+        for (i, b) in [
+            [0u8, 4, 0, 0, 0, 0, 0, 1], // Studio session, no sourceIdentity, profile alice: gap + cross-profile
+            [0, 0, 0, 0, 0, 0, 0, 0], // Studio session as alice opening alice's Studio, tagged, 43200 s
+            [3, 4, 3, 5, 0, 0, 1, 1], // bob's job without tags
+            [3, 4, 3, 0, 0, 0, 1, 1], // bob's job tagged studiouserid
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            recs.push(odd_record(i, b));
+        }
+        let (_dir, r) = index_of(&recs);
+        let p = Params::default();
+        let narrowed: Vec<String> = [
+            "presigned-url-cross-profile",
+            "presigned-url-long-session",
+            "job-missing-tag",
+            "attribution-gap",
+        ]
+        .map(String::from)
+        .to_vec();
+        let out =
+            audit_reading(&r, &narrowed, &p, &Scope::default(), Candidates::Narrowed).unwrap();
+        let got: Vec<(String, String)> = out
+            .findings
+            .iter()
+            .map(|f| (f.rule.clone(), f.event_id.clone()))
+            .collect();
+        let want = [
+            ("presigned-url-cross-profile", "odd-0000"),
+            ("presigned-url-long-session", "odd-0000"),
+            ("job-missing-tag", "odd-0002"),
+            ("attribution-gap", "odd-0000"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let mut want_sorted = want.clone();
+        want_sorted.sort();
+        assert_eq!(got_sorted, want_sorted, "{got:?}");
     }
 }
