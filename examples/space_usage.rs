@@ -1,7 +1,14 @@
 //! Per-field space usage of a sagetrail index (diagnostics for benches): `space_usage INDEX_DIR`.
 //! With `--postings`, also the postings per document of each field (the work of indexing is one hash
-//! probe per posting).
+//! probe per posting); with `--paths`, the open paths with the most postings (what a path costs).
 fn main() {
+    if std::env::args().any(|a| a == "--paths") {
+        let dir = std::env::args()
+            .nth(1)
+            .expect("space_usage INDEX_DIR --paths");
+        paths(&dir);
+        return;
+    }
     if std::env::args().any(|a| a == "--postings") {
         let dir = std::env::args()
             .nth(1)
@@ -72,4 +79,37 @@ fn postings(dir: &str) {
     }
     let total: u64 = rows.iter().map(|r| r.0).sum();
     println!("{:>10.2} {:>10}  all fields", total as f64 / docs, "");
+}
+
+/// Postings and distinct terms per open path (`_path` terms are `path\0value`), the 40 costliest.
+fn paths(dir: &str) {
+    let index = tantivy::Index::open_in_dir(dir).expect("open index");
+    let searcher = index.reader().expect("reader").searcher();
+    let field = index
+        .schema()
+        .get_field("_path")
+        .expect("the open path field");
+    let docs = searcher.num_docs().max(1) as f64;
+    let mut by: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(field).expect("inverted index");
+        let mut stream = inv.terms().stream().expect("terms");
+        while let Some((key, info)) = stream.next() {
+            let path = key.split(|b| *b == 0).next().unwrap_or(key);
+            let e = by
+                .entry(String::from_utf8_lossy(path).into_owned())
+                .or_default();
+            e.0 += info.doc_freq as u64;
+            e.1 += 1;
+        }
+    }
+    let mut rows: Vec<_> = by.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    println!(
+        "{:>10} {:>10}  path (per document: postings; distinct values in all segments)",
+        "post/doc", "terms"
+    );
+    for (path, (p, t)) in rows.iter().take(40) {
+        println!("{:>10.3} {:>10}  {path}", *p as f64 / docs, t);
+    }
 }

@@ -12,7 +12,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DateTime, Index, Term};
 
-use super::phrase::VerifiedPhrase;
+use super::phrase::{Verbatim, VerifiedPhrase};
 use super::read::SearchRequest;
 use super::schema::{id_hash, Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
 use super::IndexError;
@@ -103,6 +103,19 @@ impl Compiler<'_> {
             }
             Node::Field { field, value } => self.field_query(field, value)?,
         })
+    }
+
+    /// Where this index keeps record strings verbatim: the open paths, and the keyword fields normalise
+    /// copies unchanged from a CloudTrail record (derived fields are not a record's strings).
+    fn verbatim(&self) -> Vec<Verbatim> {
+        let mut v = vec![Verbatim::Path(self.fields.path)];
+        v.extend(
+            crate::normalise::VERBATIM_KEYWORDS
+                .iter()
+                .filter_map(|n| self.fields.named(n))
+                .map(|(f, _)| Verbatim::Keyword(f)),
+        );
+        v
     }
 
     fn id_term(&self, name: &str, value: &str) -> Box<dyn Query> {
@@ -197,6 +210,7 @@ impl Compiler<'_> {
                             .tokenizers()
                             .get(TEXT_TOKENIZER)
                             .expect("tokenizer registered on open"),
+                        self.verbatim(),
                     )),
                     _ => Box::new(PhraseQuery::new(
                         ws.iter().map(|w| Term::from_field_text(f, w)).collect(),

@@ -381,3 +381,37 @@ pub(crate) fn open(dir: &Path, create: bool) -> Result<(Index, Fields), IndexErr
     let fields = Fields::new(index.schema()).map_err(tv(dir))?;
     Ok((index, fields))
 }
+
+/// Indexes for tests: records through the real normalise and writer into a temporary directory.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Reader, Writer, WriterConfig};
+
+    /// An index of `records` (CloudTrail records, each as JSON) in a new temporary directory.
+    pub(crate) fn index_of(records: &[serde_json::Value]) -> (tempfile::TempDir, Reader) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&WriterConfig {
+            dir: dir.path().to_path_buf(),
+            heap_bytes: 32 << 20,
+            threads: 1,
+            reindex: false,
+            commit_every: 10_000,
+            dry_run: false,
+            omit: Default::default(),
+            merge: Default::default(),
+            max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
+        })
+        .unwrap();
+        let docs = records
+            .iter()
+            .map(|r| {
+                let n = crate::normalise::cloudtrail(&r.to_string()).unwrap();
+                super::write::prepare(w.fields(), n.event)
+            })
+            .collect();
+        w.add_object(None, docs, false).unwrap();
+        w.finish().unwrap();
+        let r = Reader::open(dir.path()).unwrap();
+        (dir, r)
+    }
+}

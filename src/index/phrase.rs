@@ -5,20 +5,43 @@
 //! Owns that verification as a tantivy [`Query`], so phrases compose with everything else (AND, NOT,
 //! counts, stats) and cost a doc-store read per candidate instead of positions for every word of every
 //! record at ingest.
+//!
+//! When a segment has many candidates, the phrase first looks through the whole values the index holds
+//! verbatim from records (the open paths' values, and the keyword fields copied from a record unchanged):
+//! a document holding a value that holds the phrase holds it in one of its strings, so it is a match
+//! without reading its record (a phrase that is a job name matched 55k records at 5M events, each one
+//! otherwise a doc-store read). Only the candidates left are verified against their records.
 
 use std::sync::Arc;
 
+use super::schema::MAX_WORD_LEN;
+use crate::normalise::tree::Json;
 use tantivy::query::{
     BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::store::StoreReader;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyDocument, Term, TERMINATED};
+
+use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TantivyDocument, Term, TERMINATED};
 
 /// Doc-store blocks cached per segment while verifying: candidates come in doc order, so consecutive ones
 /// mostly share a block; a few blocks absorb the interleaving of AND-ed postings.
 const STORE_CACHE_BLOCKS: usize = 8;
+
+/// A candidate's verification (a record read from the doc store and searched, ~30 µs at 5M events) costs
+/// about as much as looking at this many terms of a dictionary (~60 ns each): a segment's values are
+/// looked through first only when its candidates times this exceed the terms there are to look at.
+const TERMS_PER_CANDIDATE: u64 = 500;
+
+/// Where the index keeps record strings verbatim, for [`VerifiedPhrase`] to find whole values in.
+#[derive(Debug, Clone)]
+pub(crate) enum Verbatim {
+    /// The open path field: terms `path\0value`, the value a record's scalar as written.
+    Path(Field),
+    /// A keyword field whose terms are a record's strings unchanged.
+    Keyword(Field),
+}
 
 /// The words of a phrase (already tokenized) in `text`, verified against the record stored in `raw`.
 #[derive(Clone)]
@@ -27,6 +50,7 @@ pub(crate) struct VerifiedPhrase {
     raw: Field,
     words: Arc<Vec<String>>,
     tokenizer: TextAnalyzer,
+    verbatim: Arc<Vec<Verbatim>>,
 }
 
 impl std::fmt::Debug for VerifiedPhrase {
@@ -43,13 +67,73 @@ impl VerifiedPhrase {
         raw: Field,
         words: Vec<String>,
         tokenizer: TextAnalyzer,
+        verbatim: Vec<Verbatim>,
     ) -> Self {
         VerifiedPhrase {
             text,
             raw,
             words: Arc::new(words),
             tokenizer,
+            verbatim: Arc::new(verbatim),
         }
+    }
+
+    /// The documents of `reader` holding a verbatim value that holds the phrase, when its candidates make
+    /// looking worth it. A number's text (`1.5e-7`) is made of digits and `e`, and a record's numbers are
+    /// not its strings, so a phrase of such words is left to the records.
+    fn confirmed(&self, reader: &SegmentReader) -> tantivy::Result<Option<BitSet>> {
+        let numeric = |w: &String| w.bytes().all(|b| b.is_ascii_digit() || b == b'e');
+        if self.verbatim.is_empty() || self.words.iter().all(numeric) {
+            return Ok(None);
+        }
+        // At most as many candidates as documents hold the rarest word (the intersection's own size hint
+        // is a guess, 20 times too low on a job-name phrase).
+        let text = reader.inverted_index(self.text)?;
+        let mut candidates = u32::MAX;
+        for w in self.words.iter() {
+            candidates = candidates.min(text.doc_freq(&Term::from_field_text(self.text, w))?);
+        }
+        let mut inverted = Vec::with_capacity(self.verbatim.len());
+        let mut terms = 0u64;
+        for v in self.verbatim.iter() {
+            let (Verbatim::Path(f) | Verbatim::Keyword(f)) = v;
+            let inv = reader.inverted_index(*f)?;
+            terms += inv.terms().num_terms() as u64;
+            inverted.push((matches!(v, Verbatim::Path(_)), inv));
+        }
+        if u64::from(candidates) * TERMS_PER_CANDIDATE < terms {
+            return Ok(None);
+        }
+        let mut bits = BitSet::with_max_value(reader.max_doc());
+        let mut tk = self.tokenizer.clone();
+        for (is_path, inv) in inverted {
+            let mut stream = inv.terms().stream()?;
+            while stream.advance() {
+                let key = stream.key();
+                let value = if is_path {
+                    match memchr::memchr(0, key) {
+                        Some(i) => &key[i + 1..],
+                        None => continue,
+                    }
+                } else {
+                    key
+                };
+                let Ok(value) = std::str::from_utf8(value) else {
+                    continue;
+                };
+                if !string_holds(value, &self.words, &mut tk) {
+                    continue;
+                }
+                let mut postings =
+                    inv.read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
+                let mut d = postings.doc();
+                while d != TERMINATED {
+                    bits.insert(d);
+                    d = postings.advance();
+                }
+            }
+        }
+        Ok(Some(bits))
     }
 
     fn candidates(&self) -> BooleanQuery {
@@ -86,10 +170,13 @@ struct PhraseWeight {
 
 impl Weight for PhraseWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let inner = self.inner.scorer(reader, boost)?;
+        let confirmed = self.phrase.confirmed(reader)?;
         let mut s = PhraseScorer {
-            inner: self.inner.scorer(reader, boost)?,
+            inner,
             store: reader.get_store_reader(STORE_CACHE_BLOCKS)?,
             phrase: self.phrase.clone(),
+            confirmed,
         };
         s.settle();
         Ok(Box::new(s))
@@ -111,6 +198,8 @@ struct PhraseScorer {
     inner: Box<dyn Scorer>,
     store: StoreReader,
     phrase: VerifiedPhrase,
+    /// Candidates known to hold the phrase without reading their records.
+    confirmed: Option<BitSet>,
 }
 
 impl PhraseScorer {
@@ -124,6 +213,9 @@ impl PhraseScorer {
     }
 
     fn holds(&mut self, doc: DocId) -> bool {
+        if self.confirmed.as_ref().is_some_and(|b| b.contains(doc)) {
+            return true;
+        }
         // A record the store cannot give back is not a match: it cannot be shown either.
         let Ok(stored) = self.store.get::<TantivyDocument>(doc) else {
             return false;
@@ -177,26 +269,45 @@ pub(crate) fn record_holds_phrase(
     words: &[String],
     tokenizer: &mut TextAnalyzer,
 ) -> bool {
-    match serde_json::from_slice::<serde_json::Value>(raw) {
+    let text = String::from_utf8_lossy(raw);
+    match Json::parse(&text) {
         Ok(v) => value_holds(&v, words, tokenizer),
-        Err(_) => string_holds(&String::from_utf8_lossy(raw), words, tokenizer),
+        Err(_) => string_holds(&text, words, tokenizer),
     }
 }
 
-fn value_holds(v: &serde_json::Value, words: &[String], tk: &mut TextAnalyzer) -> bool {
-    use serde_json::Value;
+/// Every string of the record counts, a repeated key's every occurrence too (as the open paths hold
+/// them).
+fn value_holds(v: &Json, words: &[String], tk: &mut TextAnalyzer) -> bool {
     match v {
-        Value::String(s) => string_holds(s, words, tk),
-        Value::Array(a) => a.iter().any(|x| value_holds(x, words, tk)),
-        Value::Object(o) => o.values().any(|x| value_holds(x, words, tk)),
+        Json::Str(s) => string_holds(s, words, tk),
+        Json::Array(a) => a.iter().any(|x| value_holds(x, words, tk)),
+        Json::Object(o) => o.iter().any(|(_, x)| value_holds(x, words, tk)),
         _ => false,
     }
 }
 
 fn string_holds(s: &str, words: &[String], tk: &mut TextAnalyzer) -> bool {
-    // Cheap reject before tokenizing: the first word must appear, case aside, somewhere in the string.
-    if words.is_empty() || !contains_ignore_ascii_case(s, &words[0]) {
+    // Cheap reject before tokenizing: the longest word must appear, case aside, somewhere in the string.
+    let Some(probe) = words.iter().max_by_key(|w| w.len()) else {
         return false;
+    };
+    if !contains_ignore_ascii_case(s, probe) {
+        return false;
+    }
+    if s.is_ascii() {
+        // Split exactly as the analyzer does (runs of ASCII alphanumerics; those of MAX_WORD_LEN bytes or
+        // more dropped; compared lowercased), without a string per token.
+        let toks: Vec<&[u8]> = s
+            .as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|t| !t.is_empty() && t.len() < MAX_WORD_LEN)
+            .collect();
+        return toks.windows(words.len()).any(|w| {
+            w.iter()
+                .zip(words)
+                .all(|(t, word)| t.eq_ignore_ascii_case(word.as_bytes()))
+        });
     }
     let mut toks: Vec<String> = Vec::new();
     let mut ts = tk.token_stream(s);
@@ -215,12 +326,20 @@ fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
         // Lowercasing beyond ASCII can change lengths: leave it to the tokenizer.
         return true;
     }
-    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    // Candidates for a start are the first byte in either case (memchr2 runs a word at a time).
+    let last_start = h.len() - n.len();
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), h)
+        .take_while(|&i| i <= last_start)
+        .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use tantivy::tokenizer::{LowerCaser, SimpleTokenizer};
 
     fn tk() -> TextAnalyzer {
@@ -231,6 +350,154 @@ mod tests {
 
     fn w(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    /// The analyzer's own answer, for the ASCII fast path to be held to.
+    fn analyzed_holds(s: &str, words: &[String]) -> bool {
+        let mut an = crate::index::schema::text_analyzer();
+        let mut ts = an.token_stream(s);
+        let mut toks = Vec::new();
+        while ts.advance() {
+            toks.push(ts.token().text.clone());
+        }
+        toks.windows(words.len()).any(|w| w == words)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_path_splits_as_the_analyzer(
+            s in "([a-zA-Z0-9]{1,70}[ ._/:-]{1,2}){0,8}",
+            pick in proptest::collection::vec(0usize..10, 1..4),
+        ) {
+            let mut an = crate::index::schema::text_analyzer();
+            let mut toks = Vec::new();
+            {
+                let mut ts = an.token_stream(&s);
+                while ts.advance() {
+                    toks.push(ts.token().text.clone());
+                }
+            }
+            // Words from the string itself (a run of them, or any of them), or made up.
+            let words: Vec<String> = if toks.is_empty() {
+                vec!["x".into(), "y".into()]
+            } else if pick[0] % 2 == 0 {
+                let at = pick[0] % toks.len();
+                toks[at..(at + pick.len()).min(toks.len())].to_vec()
+            } else {
+                pick.iter().map(|i| toks[i % toks.len()].clone()).collect()
+            };
+            proptest::prop_assert_eq!(
+                string_holds(&s, &words, &mut an),
+                analyzed_holds(&s, &words),
+                "{:?} in {:?}", words, s
+            );
+        }
+    }
+
+    /// Records holding `phrase` (or its words apart) where the index keeps values verbatim, where it
+    /// keeps them derived, in numbers, under a repeated key, past the exact-value limit and nowhere.
+    fn phrase_record(i: usize, b: [u8; 4], phrase: &str) -> serde_json::Value {
+        let long = format!("{} {phrase}", "pad ".repeat(200));
+        let spots = [
+            json!({"requestParameters": {"jobName": format!("{phrase}-{i}")}}),
+            json!({"eventName": phrase}),
+            json!({"userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::1:assumed-role/{phrase}/x")}}),
+            json!({"requestParameters": {"domainId": phrase.to_uppercase()}}),
+            json!({"requestParameters": {"n": 1.5, "words": phrase.split('-').collect::<Vec<_>>()}}),
+            json!({"requestParameters": {"note": long}}),
+            json!({"requestParameters": {"a": phrase.replace('-', " x ")}}),
+            json!({}),
+        ];
+        let mut rec = json!({
+            "eventVersion": "1.09",
+            "eventID": format!("p-{i:04}"),
+            "eventTime": "2024-05-01T10:00:00Z",
+            "eventName": "Other",
+            "requestParameters": {"other": format!("{} words", phrase.replace('-', " "))},
+        });
+        for k in b.iter().take(2) {
+            let spot = &spots[*k as usize % spots.len()];
+            for (key, v) in spot.as_object().unwrap() {
+                match (rec.get_mut(key), v) {
+                    (Some(serde_json::Value::Object(m)), serde_json::Value::Object(add)) => {
+                        m.extend(add.clone())
+                    }
+                    _ => {
+                        rec[key] = v.clone();
+                    }
+                }
+            }
+        }
+        if b[2].is_multiple_of(3) {
+            rec["requestParameters"]["other"] = json!("nothing here");
+        }
+        rec
+    }
+
+    /// A phrase's count with the verbatim values looked through, and with every candidate read.
+    fn counts(r: &crate::index::Reader, phrase: &str) -> (usize, usize) {
+        let fields = r.fields();
+        let an = crate::index::schema::text_analyzer;
+        let mut words = Vec::new();
+        {
+            let mut a = an();
+            let mut ts = a.token_stream(phrase);
+            while ts.advance() {
+                words.push(ts.token().text.clone());
+            }
+        }
+        let searcher = r.searcher();
+        let verbatim: Vec<Verbatim> = std::iter::once(Verbatim::Path(fields.path))
+            .chain(
+                crate::normalise::VERBATIM_KEYWORDS
+                    .iter()
+                    .filter_map(|n| fields.named(n))
+                    .map(|(f, _)| Verbatim::Keyword(f)),
+            )
+            .collect();
+        let with = VerifiedPhrase::new(fields.text, fields.raw, words.clone(), an(), verbatim);
+        let without = VerifiedPhrase::new(fields.text, fields.raw, words, an(), Vec::new());
+        let c = |q: &VerifiedPhrase| searcher.search(q, &tantivy::collector::Count).unwrap();
+        (c(&with), c(&without))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
+        /// Looking through the verbatim values never changes what a phrase finds.
+        #[test]
+        fn confirmed_phrases_are_the_verified_ones(
+            bytes in proptest::collection::vec(proptest::prelude::any::<[u8; 4]>(), 1..40),
+            phrase in proptest::sample::select(vec!["fraud-detector-v3", "Sage-Maker", "1-5", "x-words"]),
+        ) {
+            let records: Vec<_> =
+                bytes.iter().enumerate().map(|(i, b)| phrase_record(i, *b, phrase)).collect();
+            let (_dir, r) = crate::index::testing::index_of(&records);
+            let (with, without) = counts(&r, phrase);
+            proptest::prop_assert_eq!(with, without);
+        }
+    }
+
+    #[test]
+    fn confirmation_is_taken_and_finds_the_same() {
+        // Enough candidates that the values are looked through (a tiny index: few terms).
+        let records: Vec<_> = (0..30)
+            .map(|i| phrase_record(i, [0, 7, 1, 0], "fraud-detector-v3"))
+            .collect();
+        let (_dir, r) = crate::index::testing::index_of(&records);
+        let searcher = r.searcher();
+        let seg = &searcher.segment_readers()[0];
+        let fields = r.fields();
+        let words: Vec<String> = ["fraud", "detector", "v3"].map(String::from).to_vec();
+        let q = VerifiedPhrase::new(
+            fields.text,
+            fields.raw,
+            words,
+            crate::index::schema::text_analyzer(),
+            vec![Verbatim::Path(fields.path)],
+        );
+        let bits = q.confirmed(seg).unwrap().expect("looked through");
+        assert_eq!(bits.len(), 30, "every record's job name holds it");
+        assert_eq!(counts(&r, "fraud-detector-v3"), (30, 30));
     }
 
     #[test]

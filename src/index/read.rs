@@ -135,6 +135,11 @@ impl Reader {
         .compile(req)
     }
 
+    #[cfg(test)]
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
     pub(crate) fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }

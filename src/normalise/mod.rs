@@ -24,6 +24,42 @@ pub(crate) const MAX_EXACT_VALUE: usize = 512;
 /// Separates a dotted path from its value in an open-path term. No path or value contains it.
 pub(crate) const PATH_SEP: char = '\0';
 
+/// Top-level CloudTrail members copied into the keyword field of the same name, unchanged.
+const TOP_LEVEL_KEYWORDS: [&str; 7] = [
+    names::EVENT_NAME,
+    names::EVENT_SOURCE,
+    names::AWS_REGION,
+    names::SOURCE_IP,
+    names::ERROR_CODE,
+    names::EVENT_TYPE,
+    names::RECIPIENT_ACCOUNT,
+];
+
+/// `userIdentity` members copied, unchanged, into these keyword fields.
+const USER_IDENTITY_KEYWORDS: [(&str, &str); 3] = [
+    (names::UI_TYPE, "type"),
+    (names::UI_ARN, "arn"),
+    (names::UI_ACCESS_KEY, "accessKeyId"),
+];
+
+/// Every keyword field whose values are a CloudTrail record's scalars unchanged (the members above, and
+/// sourceIdentity and roleArn, which attribution takes as they are): a phrase found in one of their values
+/// is in the record. A test holds each to it.
+pub(crate) const VERBATIM_KEYWORDS: [&str; 12] = [
+    names::EVENT_NAME,
+    names::EVENT_SOURCE,
+    names::AWS_REGION,
+    names::SOURCE_IP,
+    names::ERROR_CODE,
+    names::EVENT_TYPE,
+    names::RECIPIENT_ACCOUNT,
+    names::UI_TYPE,
+    names::UI_ARN,
+    names::UI_ACCESS_KEY,
+    names::SOURCE_IDENTITY,
+    names::ROLE_ARN,
+];
+
 /// The CloudTrail eventVersion major this code understands; other majors are indexed with a warning.
 pub(crate) const KNOWN_EVENT_VERSION_MAJOR: &str = "1";
 
@@ -115,25 +151,13 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
             .push((names::EVENT_ID_DERIVED, "true".to_string()));
     }
     ev.event_id = event_id;
-    for name in [
-        names::EVENT_NAME,
-        names::EVENT_SOURCE,
-        names::AWS_REGION,
-        names::SOURCE_IP,
-        names::ERROR_CODE,
-        names::EVENT_TYPE,
-        names::RECIPIENT_ACCOUNT,
-    ] {
+    for name in TOP_LEVEL_KEYWORDS {
         if let Some(s) = v.get(name).and_then(scalar_string) {
             ev.keywords.push((name, s));
         }
     }
     if let Some(ui) = v.get("userIdentity") {
-        for (name, key) in [
-            (names::UI_TYPE, "type"),
-            (names::UI_ARN, "arn"),
-            (names::UI_ACCESS_KEY, "accessKeyId"),
-        ] {
+        for (name, key) in USER_IDENTITY_KEYWORDS {
             if let Some(s) = ui.get(key).and_then(scalar_string) {
                 ev.keywords.push((name, s));
             }
@@ -303,6 +327,44 @@ fn looks_like_timestamp(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each value of a verbatim keyword field is one of the record's scalars as written (what lets a phrase
+    /// be confirmed from the field's terms).
+    #[test]
+    fn verbatim_keywords_are_the_record_s_own_scalars() {
+        let rec = r#"{"eventVersion":"1.09","eventID":"e1","eventTime":"2024-05-01T10:00:00Z",
+            "eventName":"CreatePresignedDomainUrl","eventSource":"sagemaker.amazonaws.com","awsRegion":"us-east-1",
+            "sourceIPAddress":"203.0.113.7","errorCode":"AccessDenied","eventType":"AwsApiCall","recipientAccountId":111122223333,
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/R/SageMaker","accessKeyId":"ASIAX",
+              "sessionContext":{"sourceIdentity":"Alice","sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/R"}}},
+            "requestParameters":{"userProfileName":"alice","domainId":"D-1"}}"#;
+        let ev = cloudtrail(rec).unwrap().event;
+        let tree = Json::parse(rec).unwrap();
+        let mut scalars = Vec::new();
+        fn walk(v: &Json, out: &mut Vec<String>) {
+            match v {
+                Json::Str(s) => out.push(s.to_string()),
+                Json::Number(n) => out.push(n.to_string()),
+                Json::Bool(b) => out.push(b.to_string()),
+                Json::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                Json::Object(o) => o.iter().for_each(|(_, x)| walk(x, out)),
+                Json::Null => {}
+            }
+        }
+        walk(&tree, &mut scalars);
+        for name in VERBATIM_KEYWORDS {
+            let v = ev
+                .keyword(name)
+                .unwrap_or_else(|| panic!("{name} is set by this record"));
+            assert!(
+                scalars.iter().any(|s| s == v),
+                "{name} = {v:?} is not a scalar of the record"
+            );
+        }
+        // Derived fields are not: the domain is lowercased, the actor is chosen.
+        assert_eq!(ev.keyword(names::DOMAIN_ID), Some("d-1"));
+        assert!(!VERBATIM_KEYWORDS.contains(&names::DOMAIN_ID));
+    }
 
     #[test]
     fn required_fields_are_checked() {

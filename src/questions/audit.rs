@@ -919,34 +919,6 @@ mod tests {
         })
     }
 
-    /// An index of `records` in a new temporary directory.
-    fn index_of(records: &[serde_json::Value]) -> (tempfile::TempDir, Reader) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut w = crate::index::Writer::open(&crate::index::WriterConfig {
-            dir: dir.path().to_path_buf(),
-            heap_bytes: 32 << 20,
-            threads: 1,
-            reindex: false,
-            commit_every: 10_000,
-            dry_run: false,
-            omit: Default::default(),
-            merge: Default::default(),
-            max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
-        })
-        .unwrap();
-        let docs = records
-            .iter()
-            .map(|r| {
-                let n = crate::normalise::cloudtrail(&r.to_string()).unwrap();
-                crate::index::write::prepare(w.fields(), n.event)
-            })
-            .collect();
-        w.add_object(None, docs, false).unwrap();
-        w.finish().unwrap();
-        let r = Reader::open(dir.path()).unwrap();
-        (dir, r)
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
         /// The narrowed audit finds exactly what reading every hit of every rule finds, whatever the
@@ -958,7 +930,7 @@ mod tests {
             tag in proptest::sample::select(vec!["studiouserid", "team", "", "studiouserid.x"]),
         ) {
             let records: Vec<_> = bytes.iter().enumerate().map(|(i, b)| odd_record(i, *b)).collect();
-            let (_dir, r) = index_of(&records);
+            let (_dir, r) = crate::index::testing::index_of(&records);
             let p = Params {
                 admin_role: vec!["arn:aws:iam::111122223333:role/Admin".into()],
                 required_tag: Some(tag.to_string()),
@@ -987,7 +959,7 @@ mod tests {
         {
             recs.push(odd_record(i, b));
         }
-        let (_dir, r) = index_of(&recs);
+        let (_dir, r) = crate::index::testing::index_of(&recs);
         let p = Params::default();
         let narrowed: Vec<String> = [
             "presigned-url-cross-profile",
