@@ -110,8 +110,7 @@ impl Compiler<'_> {
     fn verbatim(&self) -> Vec<Verbatim> {
         let mut v = vec![Verbatim::Path(self.fields.path)];
         v.extend(
-            crate::normalise::VERBATIM_KEYWORDS
-                .iter()
+            crate::normalise::verbatim_keywords()
                 .filter_map(|n| self.fields.named(n))
                 .map(|(f, _)| Verbatim::Keyword(f)),
         );

@@ -449,8 +449,7 @@ mod tests {
         let searcher = r.searcher();
         let verbatim: Vec<Verbatim> = std::iter::once(Verbatim::Path(fields.path))
             .chain(
-                crate::normalise::VERBATIM_KEYWORDS
-                    .iter()
+                crate::normalise::verbatim_keywords()
                     .filter_map(|n| fields.named(n))
                     .map(|(f, _)| Verbatim::Keyword(f)),
             )

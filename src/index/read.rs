@@ -493,6 +493,24 @@ impl Reader {
         Ok(v)
     }
 
+    /// The terms of one segment's field that start with `prefix` (every term when it is empty), in order.
+    fn terms_from<'a>(
+        &self,
+        inv: &'a tantivy::InvertedIndexReader,
+        prefix: &str,
+    ) -> Result<tantivy::termdict::TermStreamer<'a>, IndexError> {
+        let range = inv.terms().range().ge(prefix);
+        let range = if prefix.is_empty() {
+            range
+        } else {
+            range.lt(prefix_successor(prefix))
+        };
+        range.into_stream().map_err(|source| IndexError::Io {
+            dir: self.dir.clone(),
+            source,
+        })
+    }
+
     /// True when some segment has a term of `field` starting with `prefix`.
     fn has_terms(
         &self,
@@ -500,19 +518,9 @@ impl Reader {
         field: Field,
         prefix: &str,
     ) -> Result<bool, IndexError> {
-        let hi = prefix_successor(prefix);
         for seg in searcher.segment_readers() {
             let inv = seg.inverted_index(field).map_err(self.err())?;
-            let mut stream = inv
-                .terms()
-                .range()
-                .ge(prefix)
-                .lt(&hi)
-                .into_stream()
-                .map_err(|source| IndexError::Io {
-                    dir: self.dir.clone(),
-                    source,
-                })?;
+            let mut stream = self.terms_from(&inv, prefix)?;
             if stream.advance() {
                 return Ok(true);
             }
@@ -529,20 +537,10 @@ impl Reader {
         keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<String>, IndexError> {
         let lo = format!("{path}{PATH_SEP}");
-        let hi = prefix_successor(&lo);
         let mut out = std::collections::BTreeSet::new();
         for seg in self.searcher().segment_readers() {
             let inv = seg.inverted_index(self.fields.path).map_err(self.err())?;
-            let mut stream =
-                inv.terms()
-                    .range()
-                    .ge(&lo)
-                    .lt(&hi)
-                    .into_stream()
-                    .map_err(|source| IndexError::Io {
-                        dir: self.dir.clone(),
-                        source,
-                    })?;
+            let mut stream = self.terms_from(&inv, &lo)?;
             while stream.advance() {
                 // Terms are written from `str`s; a value that is not UTF-8 is damage, never a match.
                 if let Ok(v) = std::str::from_utf8(&stream.key()[lo.len()..]) {
@@ -565,8 +563,6 @@ impl Reader {
         prefix: &str,
     ) -> Result<HashMap<String, u64>, IndexError> {
         let matched = searcher.search(q, &MatchedDocs).map_err(self.err())?;
-        let lo = prefix.to_string();
-        let hi = prefix_successor(&lo);
         let mut out: HashMap<String, u64> = HashMap::new();
         let io = |source| IndexError::Io {
             dir: self.dir.clone(),
@@ -574,11 +570,9 @@ impl Reader {
         };
         for (seg, bits) in searcher.segment_readers().iter().zip(matched) {
             let inv = seg.inverted_index(field).map_err(self.err())?;
-            let range = inv.terms().range().ge(&lo);
-            let range = if lo.is_empty() { range } else { range.lt(&hi) };
-            let mut stream = range.into_stream().map_err(io)?;
+            let mut stream = self.terms_from(&inv, prefix)?;
             while stream.advance() {
-                let value = String::from_utf8_lossy(&stream.key()[lo.len()..]).into_owned();
+                let value = String::from_utf8_lossy(&stream.key()[prefix.len()..]).into_owned();
                 let mut postings = inv
                     .read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)
                     .map_err(io)?;
