@@ -34,8 +34,12 @@ use crate::normalise::time::{MAX_MS, MIN_MS};
 use crate::query::{Node, Value};
 
 /// Records fetched at once, in parallel, for hits in order: inflating doc-store blocks is most of the
-/// cost of a page (a 512 KiB block per scattered hit), and a chunk keeps `--all` memory bounded.
-const FETCH_CHUNK: usize = 64;
+/// cost of a page (a 512 KiB block per scattered hit), and a chunk keeps `--all` memory bounded (512
+/// records are well under a megabyte). 512 rather than 64: the audit pair of benches/large (500k findings
+/// at 5M events) went 7.3–7.7 → 6.1–6.7 s, fewer hand-overs between the fetch and the parse; a page of
+/// 100, a time-range page, a 3k-hit `--all` and the under-1 % audit pack stayed within noise (21 vs 23,
+/// 26 vs 25, 247 vs 241, 1,104 vs 1,173 ms, medians of 8).
+const FETCH_CHUNK: usize = 512;
 
 /// Inflated doc-store blocks kept per segment (512 KiB each). Hits come in time order, which interleaves
 /// the objects of a few accounts and regions within a segment, so a handful of blocks are live at once.
