@@ -105,18 +105,6 @@ impl Compiler<'_> {
         })
     }
 
-    /// Where this index keeps record strings verbatim: the open paths, and the keyword fields normalise
-    /// copies unchanged from a CloudTrail record (derived fields are not a record's strings).
-    fn verbatim(&self) -> Vec<Verbatim> {
-        let mut v = vec![Verbatim::Path(self.fields.path)];
-        v.extend(
-            crate::normalise::verbatim_keywords()
-                .filter_map(|n| self.fields.named(n))
-                .map(|(f, _)| Verbatim::Keyword(f)),
-        );
-        v
-    }
-
     fn id_term(&self, name: &str, value: &str) -> Box<dyn Query> {
         Box::new(TermQuery::new(
             Term::from_field_u64(self.fields.hash, id_hash(name, value)),
@@ -209,7 +197,7 @@ impl Compiler<'_> {
                             .tokenizers()
                             .get(TEXT_TOKENIZER)
                             .expect("tokenizer registered on open"),
-                        self.verbatim(),
+                        Verbatim::of(self.fields),
                     )),
                     _ => Box::new(PhraseQuery::new(
                         ws.iter().map(|w| Term::from_field_text(f, w)).collect(),

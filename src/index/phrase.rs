@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use super::schema::MAX_WORD_LEN;
+use super::schema::{Fields, MAX_WORD_LEN};
 use crate::normalise::tree::Json;
 use tantivy::query::{
     BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, TermQuery, Weight,
@@ -41,6 +41,20 @@ pub(crate) enum Verbatim {
     Path(Field),
     /// A keyword field whose terms are a record's strings unchanged.
     Keyword(Field),
+}
+
+impl Verbatim {
+    /// Where an index keeps record strings verbatim: the open paths, and the keyword fields normalise
+    /// copies unchanged from a CloudTrail record (derived fields are not a record's strings).
+    pub(crate) fn of(fields: &Fields) -> Vec<Verbatim> {
+        std::iter::once(Verbatim::Path(fields.path))
+            .chain(
+                crate::normalise::verbatim_keywords()
+                    .filter_map(|n| fields.named(n))
+                    .map(|(f, _)| Verbatim::Keyword(f)),
+            )
+            .collect()
+    }
 }
 
 /// The words of a phrase (already tokenized) in `text`, verified against the record stored in `raw`.
@@ -447,13 +461,7 @@ mod tests {
             }
         }
         let searcher = r.searcher();
-        let verbatim: Vec<Verbatim> = std::iter::once(Verbatim::Path(fields.path))
-            .chain(
-                crate::normalise::verbatim_keywords()
-                    .filter_map(|n| fields.named(n))
-                    .map(|(f, _)| Verbatim::Keyword(f)),
-            )
-            .collect();
+        let verbatim = Verbatim::of(fields);
         let with = VerifiedPhrase::new(fields.text, fields.raw, words.clone(), an(), verbatim);
         let without = VerifiedPhrase::new(fields.text, fields.raw, words, an(), Vec::new());
         let c = |q: &VerifiedPhrase| searcher.search(q, &tantivy::collector::Count).unwrap();
