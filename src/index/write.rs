@@ -305,7 +305,7 @@ pub struct Finished {
 /// Digests of the events a run added, each with its content digest: a hash map for the open batch, and
 /// for the committed ones sorted parallel arrays (12 bytes an event) split by the digest's top bits.
 /// One sorted vector of `(u64, u32)` pairs took 16 bytes an event, and growing it copied the whole of it
-/// at each commit: 160 MB at the end of a 5M-event load, most of the peak memory's growth with size.
+/// at each commit: 160 MB at the end of a 5M-event load (benches/RESULTS.md, "Peak memory").
 #[derive(Default)]
 struct RunDigests {
     batch: FxHashMap<u64, u32>,
