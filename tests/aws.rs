@@ -545,6 +545,28 @@ fn studio_logs_from_exported_files() {
     assert_eq!(count(idx.path(), "*"), 4);
     let (_, again, _) = ingest_json(idx.path(), &["studio-logs", dir.path().to_str().unwrap()]);
     assert_eq!(again["objectsRead"], 0);
+    // The same export copied elsewhere: new objects, the same events, each already present (what the
+    // stored record says of itself is what decides) and none a conflict.
+    let copy = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(dir.path().join("exp"))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, dup, err) = ingest_json(idx.path(), &["studio-logs", copy.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (
+            dup["eventsAdded"].as_u64(),
+            dup["eventsAlreadyPresent"].as_u64(),
+            dup["eventsConflicting"].as_u64()
+        ),
+        (Some(0), Some(3), Some(0)),
+        "{dup}"
+    );
+    assert_eq!(count(idx.path(), "*"), 4);
 }
 
 #[test]

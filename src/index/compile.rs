@@ -14,7 +14,7 @@ use tantivy::{DateTime, Index, Term};
 
 use super::phrase::{Verbatim, VerifiedPhrase};
 use super::read::SearchRequest;
-use super::schema::{id_hash, Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
+use super::schema::{id_term, Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
 use super::IndexError;
 use crate::catalog::{self, names, FieldKind};
 use crate::normalise::time::{MAX_MS, MIN_MS};
@@ -107,7 +107,7 @@ impl Compiler<'_> {
 
     fn id_term(&self, name: &str, value: &str) -> Box<dyn Query> {
         Box::new(TermQuery::new(
-            Term::from_field_u64(self.fields.hash, id_hash(name, value)),
+            Term::from_field_u64(self.fields.hash, id_term(name, value)),
             IndexRecordOption::Basic,
         ))
     }

@@ -27,10 +27,12 @@ pub use write::{Finished, PreparedDoc, Writer, WriterConfig};
 /// 128 KiB blocks stored 124 bytes a record, 512 KiB 100, 1 MiB 96. A single-hit fetch inflates one block
 /// (~0.3 ms at 512 KiB), which keeps a page of 100 scattered hits within the 50 ms budget.
 const DOCSTORE_BLOCK: usize = 512 * 1024;
-/// zstd level of the doc store: with 512 KiB blocks, levels 1–4 land within 2 % of each other in size
-/// while level 6 costs 25 % more ingest CPU for 8 % less; level 1 is the cheapest (measured, see
-/// benches/RESULTS.md).
-const DOCSTORE_ZSTD_LEVEL: i32 = 1;
+/// zstd level of the doc store, the largest part of the index. Measured on the 300k-event bench corpus
+/// with 512 KiB blocks (benches/RESULTS.md, "Index size"): levels 1–3 land within 1 % of each other,
+/// level 7 stores 4.5 % less of the whole index and level 9 5.8 % less, for ~15 % more ingest CPU;
+/// reading is as fast at any level. Level 9 is what brings the index under 1.5× the gzip input (issue
+/// 17's product decision; merges stack compressed blocks, they do not recompress).
+const DOCSTORE_ZSTD_LEVEL: i32 = 9;
 
 /// What can go wrong with the index.
 #[derive(Debug, Error)]
@@ -49,6 +51,8 @@ pub enum IndexError {
         free: u64,
         detail: String,
     },
+    #[error("index {dir}: {what}")]
+    Limit { dir: PathBuf, what: String },
     #[error("index {dir}: {what}: {source}")]
     Private {
         dir: PathBuf,

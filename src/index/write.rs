@@ -13,23 +13,30 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
-use tantivy::query::{ExistsQuery, TermQuery};
+use tantivy::query::{BooleanQuery, ExistsQuery, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::store::StoreReader;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
     DateTime, DocSet as _, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
 };
 
-use super::schema::{id_hash, text_analyzer, Fields, Omit, DOC_LEDGER, MAX_WORD_LEN};
+use super::schema::{id_hash, id_term_of, text_analyzer, Fields, Omit, DOC_LEDGER, MAX_WORD_LEN};
 use super::{merge, open, open_replacing, tv, writer_error, IndexError};
 use crate::catalog::{self, names, FieldKind};
-use crate::model::{ActorBasis, Event, ObjectRef, Stitch};
+use crate::model::{ActorBasis, Event, EventKind, ObjectRef, Stitch, KIND_STUDIO_LOG};
 
 /// Default commit cadence in added events: bounds the work a kill can lose (and redo). A commit also
 /// flushes the indexing threads' in-memory segments, so it bounds their memory too: measured on 300k events,
 /// 200k a commit peaked at 345 MB RSS, 100k at 280–293 MB, in the same time (segments are merged at the
 /// end of a run anyway, see `merge`).
 pub(crate) const DEFAULT_COMMIT_EVERY: usize = 100_000;
+
+/// Inflated store blocks a writer's searcher keeps per segment. The writer reads records only to check
+/// a redelivery whose digests match an indexed event (an object's events sit together, so one block
+/// serves a run of them) and to re-index stitched events; tantivy's default of 100 would let a long
+/// redelivery hold 50 MB a segment.
+const WRITER_STORE_CACHE_BLOCKS: usize = 2;
 
 /// How to open the writer.
 #[derive(Debug, Clone)]
@@ -54,10 +61,14 @@ pub struct WriterConfig {
 
 /// An event turned into a document, ready for the single writer (which adds `actor`, see stitching).
 pub struct PreparedDoc {
-    /// `id_hash("eventID", eventID)`: the `_hash` term that says the event is in the index.
+    /// `id_hash("eventID", eventID)`: its high bits are the `_hash` term, its low 32 the `_idh` column.
     pub id_hash: u64,
-    /// The low 32 bits of the content digest (the `_ch` column).
+    /// The event's identity, checked against a stored record whose digests match.
+    pub event_id: String,
+    /// The low 32 bits of the content digest: a redelivery is told from a conflict by it.
     pub content: u32,
+    /// A studio log event (its content digest is 0: its eventID is a digest of its content).
+    pub studio_log: bool,
     pub doc: TantivyDocument,
     /// The actor when stitching knows nothing better.
     pub actor: Option<String>,
@@ -92,7 +103,6 @@ pub(crate) fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     // 32 bits are plenty to break ties of equal milliseconds, and cost half the column.
     doc.add_u64(fields.idh, id_hash & 0xFFFF_FFFF);
     let content = ev.content_digest as u32;
-    doc.add_u64(fields.ch, u64::from(content));
     let issuer_event_id = ev.stitch.teaches_key.then(|| ev.event_id.clone());
     if let Some(id) = &issuer_event_id {
         doc.add_text(fields.evid, id);
@@ -104,7 +114,10 @@ pub(crate) fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
             continue;
         }
         if catalog::own_field(name).is_some_and(|d| d.kind == FieldKind::Id) {
-            doc.add_u64(fields.hash, id_hash_of(name, val, &ev.event_id, id_hash));
+            doc.add_u64(
+                fields.hash,
+                id_term_of(id_hash_of(name, val, &ev.event_id, id_hash)),
+            );
             continue;
         }
         if fields.omit.keywords {
@@ -136,7 +149,9 @@ pub(crate) fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
     }
     PreparedDoc {
         id_hash,
+        event_id: ev.event_id,
         content,
+        studio_log: ev.kind == Some(EventKind::StudioLog),
         doc,
         actor,
         stitch: ev.stitch,
@@ -201,24 +216,65 @@ fn id_hash_of(name: &str, val: &str, event_id: &str, event_id_hash: u64) -> u64 
 }
 
 /// Identity stitching (rule 3): access key issued by an STS call not made by an AWS service → the actor
-/// behind that call and the call's eventID. Held for every such key of the index, so kept compact: a
-/// 64-bit digest per key and interned actors (few distinct).
+/// behind that call and the call's eventID. Held for every such key of the index (485k at 5M events), so
+/// compact: a 64-bit digest per key, interned actors (few distinct), and the eventIDs in one arena,
+/// length-prefixed. 16 bytes an entry plus the eventID's bytes; a `(u32, Box<str>)` entry was ~190 bytes
+/// a key measured (table slack, plus a heap block per string).
 #[derive(Default)]
 struct IssuedKeys {
-    by_key: FxHashMap<u64, (u32, Box<str>)>,
+    /// Key digest → (actor number, offset of the issuing eventID in `event_ids`).
+    by_key: FxHashMap<u64, (u32, u32)>,
+    /// Each issuing eventID as a LEB128 length and its bytes.
+    event_ids: Vec<u8>,
     actors: Vec<String>,
     actor_ids: FxHashMap<String, u32>,
 }
 
+/// The arena of issuing eventIDs is addressed by 32-bit offsets: past 4 GiB (some 10⁸ issued keys) a
+/// writer stops with this error rather than wrap.
+#[derive(Debug, PartialEq, Eq)]
+struct ArenaFull;
+
 impl IssuedKeys {
     /// The actor behind `key` and the eventID of the call that issued it.
     fn get(&self, key: &str) -> Option<(&str, &str)> {
-        let (id, ev) = self.by_key.get(&key_digest(key))?;
-        Some((self.actors[*id as usize].as_str(), ev))
+        let (id, off) = *self.by_key.get(&key_digest(key))?;
+        Some((self.actors[id as usize].as_str(), self.event_id_at(off)?))
     }
 
-    /// Record `key → (actor, issuing eventID)`; true when that changed what `key` maps to.
-    fn insert(&mut self, key: &str, actor: &str, event_id: &str) -> bool {
+    fn event_id_at(&self, off: u32) -> Option<&str> {
+        let mut at = off as usize;
+        let mut len = 0usize;
+        for shift in (0..64).step_by(7) {
+            let b = *self.event_ids.get(at)?;
+            at += 1;
+            len |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        std::str::from_utf8(self.event_ids.get(at..at.checked_add(len)?)?).ok()
+    }
+
+    fn push_event_id(&mut self, event_id: &str) -> Result<u32, ArenaFull> {
+        let off = u32::try_from(self.event_ids.len()).map_err(|_| ArenaFull)?;
+        let mut len = event_id.len();
+        loop {
+            let b = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                self.event_ids.push(b);
+                break;
+            }
+            self.event_ids.push(b | 0x80);
+        }
+        self.event_ids.extend_from_slice(event_id.as_bytes());
+        Ok(off)
+    }
+
+    /// Record `key → (actor, issuing eventID)`; true when that changed what `key` maps to. The arena grows
+    /// only by an eventID not already the key's.
+    fn insert(&mut self, key: &str, actor: &str, event_id: &str) -> Result<bool, ArenaFull> {
         let id = match self.actor_ids.get(actor) {
             Some(&id) => id,
             None => {
@@ -228,11 +284,18 @@ impl IssuedKeys {
                 id
             }
         };
-        let new = (id, Box::<str>::from(event_id));
-        match self.by_key.insert(key_digest(key), new) {
-            Some(old) => old.0 != id || *old.1 != *event_id,
+        let digest = key_digest(key);
+        let old = self.by_key.get(&digest).copied();
+        let same_event = old.is_some_and(|(_, off)| self.event_id_at(off) == Some(event_id));
+        let off = match old {
+            Some((_, off)) if same_event => off,
+            _ => self.push_event_id(event_id)?,
+        };
+        self.by_key.insert(digest, (id, off));
+        Ok(match old {
+            Some((old_id, _)) => old_id != id || !same_event,
             None => true,
-        }
+        })
     }
 }
 
@@ -422,13 +485,18 @@ pub struct Writer {
     /// ingest time.
     added: RunDigests,
     pending_events: usize,
-    /// The index as it was when this writer opened (None when it was empty): what `added` does not cover.
+    /// The index as it was when this run's first events arrived (None when it was empty): what `added`
+    /// does not cover.
     base: Option<tantivy::Searcher>,
     /// Per segment of `base`, the low 32 bits of the eventID digest of its events (its `_idh` column),
     /// sorted: only a segment holding the bits is asked for the term. A term lookup reads a dictionary
     /// block (~22 µs); asking every segment for every event made 20k new events into a 4M-event index
     /// take 6.1 s and 100k redelivered ones 27 s. 4 bytes an indexed event.
     base_ids: Vec<Vec<u32>>,
+    /// Per segment of `base`, its record store and `kind` column: what a redelivery whose digests match
+    /// is checked against. Opened once, so consecutive checks share the store's cache of inflated blocks
+    /// (a redelivered object's events sit together).
+    base_records: Vec<(StoreReader, Option<StrColumn>)>,
     /// Digests of the access keys used by this run's events whose actor is not settled: only those keys
     /// (or keys in `base`) can have events whose actor a newly learned key changes.
     keys_used: FxHashSet<u64>,
@@ -439,6 +507,10 @@ pub struct Writer {
     empty_at_start: bool,
     /// Rule 3: issued key → the actor behind the call that issued it.
     issued: IssuedKeys,
+    /// Whether `issued` and `ic_names` hold what the committed index teaches (see `load_learned`).
+    learned_loaded: bool,
+    /// Whether `base`, `base_ids` and `base_records` are loaded (see `load_base`).
+    base_loaded: bool,
     /// Rule 4: Identity Center userId → the user name some event gave for it.
     ic_names: FxHashMap<String, String>,
     /// Keys and users learned (or changed) in the uncommitted batch: their earlier events need fixing.
@@ -468,9 +540,10 @@ impl Writer {
         // Merging happens at the end of a run, bounded (see `merge`), never beside the indexing threads.
         writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let at_open = committed_searcher(&index, &cfg.dir)?;
+        let nothing_before = at_open.num_docs() == 0 || cfg.reindex;
         let mut w = Writer {
             dir: cfg.dir.clone(),
-            empty_at_start: at_open.num_docs() == 0 || cfg.reindex,
+            empty_at_start: nothing_before,
             index,
             fields,
             writer,
@@ -478,10 +551,15 @@ impl Writer {
             pending_events: 0,
             base: None,
             base_ids: Vec::new(),
+            base_records: Vec::new(),
             keys_used: FxHashSet::default(),
             ic_used: FxHashSet::default(),
             commit_every: cfg.commit_every.max(1),
             issued: IssuedKeys::default(),
+            // An index empty at open (or being rebuilt) has nothing to teach: this run's own events are
+            // in `added` and the maps as they arrive.
+            learned_loaded: nothing_before,
+            base_loaded: nothing_before || cfg.dry_run,
             ic_names: FxHashMap::default(),
             learned: HashSet::new(),
             dry_run: cfg.dry_run,
@@ -490,17 +568,47 @@ impl Writer {
         if cfg.reindex {
             w.writer.delete_all_documents().map_err(tv(&w.dir))?;
         } else if !w.empty_at_start {
-            w.load_learned()?;
             let pending = w.pending_stitches()?;
             if !pending.is_empty() {
+                w.load_learned()?;
                 w.fix_actors(pending)?;
                 w.commit()?;
             }
-            let base = w.committed()?;
-            w.base_ids = event_id_bits(&base).map_err(tv(&w.dir))?;
-            w.base = Some(base);
         }
         Ok(w)
+    }
+
+    /// What the dedup check and stitching need of the index as it was when this run began: loaded when
+    /// the first events arrive, so a nightly run that finds nothing new reads only the ledger (on a
+    /// 5M-event index the issued-key map and the eventID bits took 3 of its 3.8 s and 250 MB).
+    fn load_base(&mut self) -> Result<(), IndexError> {
+        if self.base_loaded {
+            return Ok(());
+        }
+        self.base_loaded = true;
+        self.load_learned()?;
+        let base = self.committed()?;
+        self.base_ids = event_id_bits(&base).map_err(tv(&self.dir))?;
+        self.base_records = base
+            .segment_readers()
+            .iter()
+            .map(|seg| {
+                Ok((
+                    seg.get_store_reader(WRITER_STORE_CACHE_BLOCKS)?,
+                    seg.fast_fields().str(names::KIND)?,
+                ))
+            })
+            .collect::<tantivy::Result<_>>()
+            .map_err(tv(&self.dir))?;
+        self.base = Some(base);
+        Ok(())
+    }
+
+    fn arena_full(&self, _: ArenaFull) -> IndexError {
+        IndexError::Limit {
+            dir: self.dir.clone(),
+            what: "more than 4 GiB of eventIDs of calls that issued access keys: identity stitching cannot follow more keys in one writer".into(),
+        }
     }
 
     /// A searcher over what is committed now, opened for the one question asked and then dropped: a
@@ -513,19 +621,27 @@ impl Writer {
     /// What the committed index teaches: every (issued key → actor, issuing eventID) and every
     /// (Identity Center userId → user name), from columns.
     fn load_learned(&mut self) -> Result<(), IndexError> {
-        let mut keys = Vec::new();
+        if self.learned_loaded {
+            return Ok(());
+        }
+        self.learned_loaded = true;
+        // Straight into the map: a list of the index's (key, actor, eventID) strings first was ~100 MB
+        // at open of a 5M-event index.
+        let mut issued = std::mem::take(&mut self.issued);
+        let mut full = Ok(());
         self.each_with_columns(
             super::schema::F_EVID,
             &[names::ISSUED_KEY, names::ACTOR, super::schema::F_EVID],
             |v| {
                 if let [Some(k), Some(a), Some(e)] = v {
-                    keys.push((k.to_string(), a.to_string(), e.to_string()));
+                    if let Err(e) = issued.insert(k, a, e) {
+                        full = Err(e);
+                    }
                 }
             },
         )?;
-        for (k, a, e) in keys {
-            self.issued.insert(&k, &a, &e);
-        }
+        self.issued = issued;
+        full.map_err(|e| self.arena_full(e))?;
         let mut names_of = Vec::new();
         self.each_with_columns(
             names::IC_USER_ID,
@@ -650,7 +766,11 @@ impl Writer {
             }
         }
         if let (Some(a), Some(k), Some(ev)) = (&r.actor, &d.stitch.issued_key, &d.issuer_event_id) {
-            if self.issued.insert(k, a, ev) {
+            if self
+                .issued
+                .insert(k, a, ev)
+                .map_err(|e| self.arena_full(e))?
+            {
                 self.learned.insert(Learned::Key(k.clone()));
             }
         }
@@ -727,11 +847,16 @@ impl Writer {
                 let mut d = prepare(&self.fields, n.event);
                 let r = self.resolve(&d);
                 self.writer
-                    .delete_term(Term::from_field_u64(self.fields.hash, d.id_hash));
+                    .delete_query(self.event_query(d.id_hash))
+                    .map_err(tv(&self.dir))?;
                 if let (Some(a), Some(k2), Some(ev)) =
                     (&r.actor, &d.stitch.issued_key, &d.issuer_event_id)
                 {
-                    if self.issued.insert(k2, a, ev) {
+                    if self
+                        .issued
+                        .insert(k2, a, ev)
+                        .map_err(|e| self.arena_full(e))?
+                    {
                         work.push(Learned::Key(k2.clone()));
                     }
                 }
@@ -801,23 +926,25 @@ impl Writer {
     }
 
     /// Is the event with these digests in the index (this run's additions, or the index at open)?
-    fn presence(&self, id_hash: u64, content: u32) -> Result<Presence, IndexError> {
+    fn presence(&self, d: &PreparedDoc) -> Result<Presence, IndexError> {
         let judge = |c: u32| {
-            if c == content {
+            if c == d.content {
                 Presence::Same
             } else {
                 Presence::Conflict
             }
         };
-        if let Some(c) = self.added.get(id_hash) {
+        if let Some(c) = self.added.get(d.id_hash) {
             return Ok(judge(c));
         }
         let Some(base) = &self.base else {
             return Ok(Presence::Absent);
         };
-        let bits = id_hash as u32;
-        let term = Term::from_field_u64(self.fields.hash, id_hash);
-        for (seg, ids) in base.segment_readers().iter().zip(&self.base_ids) {
+        let bits = d.id_hash as u32;
+        let term = Term::from_field_u64(self.fields.hash, id_term_of(d.id_hash));
+        let new_raw = d.doc.get_first(self.fields.raw).and_then(|v| v.as_str());
+        let segments = base.segment_readers().iter().zip(&self.base_ids);
+        for ((seg, ids), (store, kinds)) in segments.zip(&self.base_records) {
             if ids.binary_search(&bits).is_err() {
                 continue;
             }
@@ -833,20 +960,47 @@ impl Writer {
             else {
                 continue;
             };
-            let col = seg
-                .fast_fields()
-                .u64(super::schema::F_CH)
-                .map_err(tv(&self.dir))?;
             let mut doc = postings.doc();
             while doc != tantivy::TERMINATED {
-                if seg.is_deleted(doc) {
-                    doc = postings.advance();
-                    continue;
+                if !seg.is_deleted(doc) {
+                    // The digests match; the stored record says whether it is this event.
+                    let stored: TantivyDocument = store.get(doc).map_err(tv(&self.dir))?;
+                    let kind = if first_str(kinds, doc).as_deref() == Some(KIND_STUDIO_LOG) {
+                        EventKind::StudioLog
+                    } else {
+                        EventKind::CloudTrail
+                    };
+                    let stored_raw = stored.get_first(self.fields.raw).and_then(|v| v.as_str());
+                    // The same record sent again is the same text (both minified): no parse needed.
+                    if stored_raw.is_some() && stored_raw == new_raw {
+                        return Ok(Presence::Same);
+                    }
+                    let identity =
+                        stored_raw.and_then(|raw| crate::normalise::stored_identity(raw, kind));
+                    if let Some((event_id, content)) = identity {
+                        if event_id == d.event_id {
+                            return Ok(judge(content as u32));
+                        }
+                    }
                 }
-                return Ok(judge(col.first(doc).unwrap_or(0) as u32));
+                doc = postings.advance();
             }
         }
         Ok(Presence::Absent)
+    }
+
+    /// The committed event whose eventID digest is `id_hash`: its `_hash` term (the digest's high bits)
+    /// and its `_idh` column (the low 32), which together are the whole digest.
+    fn event_query(&self, id_hash: u64) -> Box<dyn tantivy::query::Query> {
+        use std::ops::Bound::Included;
+        let idh = Term::from_field_u64(self.fields.idh, id_hash & 0xFFFF_FFFF);
+        Box::new(BooleanQuery::intersection(vec![
+            Box::new(TermQuery::new(
+                Term::from_field_u64(self.fields.hash, id_term_of(id_hash)),
+                IndexRecordOption::Basic,
+            )),
+            Box::new(RangeQuery::new(Included(idh.clone()), Included(idh))),
+        ]))
     }
 
     /// Add the events of one object; when `complete`, record the object as done in the same commit.
@@ -861,8 +1015,11 @@ impl Writer {
             counts.added = docs.len() as u64;
             return Ok(counts);
         }
+        if !docs.is_empty() {
+            self.load_base()?;
+        }
         for d in docs {
-            match self.presence(d.id_hash, d.content)? {
+            match self.presence(&d)? {
                 Presence::Same => {
                     counts.present += 1;
                     continue;
@@ -1002,6 +1159,7 @@ fn committed_searcher(index: &Index, dir: &Path) -> Result<tantivy::Searcher, In
     let reader: IndexReader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
+        .doc_store_cache_num_blocks(WRITER_STORE_CACHE_BLOCKS)
         .try_into()
         .map_err(tv(dir))?;
     Ok(reader.searcher())
@@ -1110,17 +1268,25 @@ mod tests {
     #[test]
     fn issued_keys_map_to_interned_actors() {
         let mut k = IssuedKeys::default();
-        assert!(k.insert("ASIA1", "alice", "e1"));
-        assert!(k.insert("ASIA2", "alice", "e2"));
-        assert!(!k.insert("ASIA1", "alice", "e1"), "same mapping: no change");
-        assert!(
+        assert_eq!(k.insert("ASIA1", "alice", "e1"), Ok(true));
+        assert_eq!(k.insert("ASIA2", "alice", "e2"), Ok(true));
+        assert_eq!(
+            k.insert("ASIA1", "alice", "e1"),
+            Ok(false),
+            "same mapping: no change"
+        );
+        let arena = k.event_ids.len();
+        assert_eq!(
             k.insert("ASIA1", "alice", "e9"),
+            Ok(true),
             "another issuing event is a change"
         );
-        assert!(
+        assert_eq!(
             k.insert("ASIA1", "bob", "e9"),
+            Ok(true),
             "a new actor for a key is a change"
         );
+        assert_eq!(k.event_ids.len(), arena + 3, "e9 is kept once");
         assert_eq!(k.get("ASIA1"), Some(("bob", "e9")));
         assert_eq!(k.get("ASIA2"), Some(("alice", "e2")));
         assert_eq!(k.get("ASIA3"), None);
@@ -1147,6 +1313,30 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The issued-key map against a map of strings: any keys, actors and eventIDs (empty, long enough
+        /// to need a multi-byte length, any characters), in any order of inserts.
+        #[test]
+        fn issued_keys_are_a_map(
+            ops in proptest::collection::vec(
+                ("[a-c]{1,2}", "[xy]{0,2}", proptest::prop_oneof![
+                    ".{0,4}",
+                    "[a-z]{100,300}",
+                ]),
+                0..60,
+            ),
+        ) {
+            let mut k = IssuedKeys::default();
+            let mut model: std::collections::HashMap<String, (String, String)> = Default::default();
+            for (key, actor, ev) in &ops {
+                let changed = model.get(key) != Some(&(actor.clone(), ev.clone()));
+                proptest::prop_assert_eq!(k.insert(key, actor, ev), Ok(changed));
+                model.insert(key.clone(), (actor.clone(), ev.clone()));
+                for (mk, (ma, me)) in &model {
+                    proptest::prop_assert_eq!(k.get(mk), Some((ma.as_str(), me.as_str())));
+                }
+            }
+        }
+
         /// Whatever the digests (spread over buckets or crowded into one) and however they are split
         /// into batches, every one added is found with its content, and nothing else is.
         #[test]
@@ -1179,6 +1369,102 @@ mod tests {
                 proptest::prop_assert_eq!(r.get(*d), model.get(d).copied());
             }
         }
+    }
+
+    fn writer_at(dir: &Path) -> Writer {
+        Writer::open(&WriterConfig {
+            dir: dir.to_path_buf(),
+            heap_bytes: 32 << 20,
+            threads: 1,
+            reindex: false,
+            commit_every: 10_000,
+            dry_run: false,
+            omit: Default::default(),
+            merge: Default::default(),
+            max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
+        })
+        .unwrap()
+    }
+
+    fn prepared(w: &Writer, record: &str) -> PreparedDoc {
+        prepare(
+            w.fields(),
+            crate::normalise::cloudtrail(record).unwrap().event,
+        )
+    }
+
+    /// Digests say where to look; the stored record decides. An event whose digests equal an indexed
+    /// event's but whose eventID differs is new; the same eventID is a redelivery or a conflict by content.
+    #[test]
+    fn presence_is_decided_by_the_stored_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = r#"{"eventTime":"2024-06-02T00:00:00Z","eventID":"a-1","eventName":"GetObject"}"#;
+        let mut w = writer_at(dir.path());
+        let d = prepared(&w, a);
+        w.add_object(None, vec![d], false).unwrap();
+        w.finish().unwrap();
+
+        let mut w = writer_at(dir.path());
+        w.load_base().unwrap();
+        let same = prepared(&w, a);
+        assert!(matches!(w.presence(&same).unwrap(), Presence::Same));
+        let mut other = prepared(
+            &w,
+            r#"{"eventTime":"2024-06-02T00:00:00Z","eventID":"a-1","eventName":"PutObject"}"#,
+        );
+        assert!(matches!(w.presence(&other).unwrap(), Presence::Conflict));
+        other.event_id = "b-2".into();
+        assert!(
+            matches!(w.presence(&other).unwrap(), Presence::Absent),
+            "equal digests, another eventID"
+        );
+        let new = prepared(
+            &w,
+            r#"{"eventTime":"2024-06-02T00:00:00Z","eventID":"c-3"}"#,
+        );
+        assert!(matches!(w.presence(&new).unwrap(), Presence::Absent));
+    }
+
+    /// The `_hash` term keeps the digest's high bits only; a writer's delete of one event must not take
+    /// another whose term is the same.
+    #[test]
+    fn an_event_delete_takes_only_that_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer_at(dir.path());
+        let d1: u64 = 0xABCD_EF01_2345_6789;
+        let d2 = d1 ^ 1;
+        assert_eq!(id_term_of(d1), id_term_of(d2));
+        for d in [d1, d2] {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(w.fields.hash, id_term_of(d));
+            doc.add_u64(w.fields.idh, d & 0xFFFF_FFFF);
+            w.writer.add_document(doc).unwrap();
+        }
+        w.commit().unwrap();
+        w.writer.delete_query(w.event_query(d1)).unwrap();
+        w.commit().unwrap();
+        let searcher = w.committed().unwrap();
+        let left = searcher
+            .search(
+                &TermQuery::new(
+                    Term::from_field_u64(w.fields.hash, id_term_of(d1)),
+                    IndexRecordOption::Basic,
+                ),
+                &DocSetCollector,
+            )
+            .unwrap();
+        let idh: Vec<u64> = left
+            .iter()
+            .map(|a| {
+                let col = searcher
+                    .segment_reader(a.segment_ord)
+                    .fast_fields()
+                    .u64(super::super::schema::F_IDH)
+                    .unwrap();
+                col.first(a.doc_id).unwrap()
+            })
+            .collect();
+        assert_eq!(idh, vec![d2 & 0xFFFF_FFFF]);
     }
 
     #[test]

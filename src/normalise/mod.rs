@@ -80,6 +80,37 @@ pub struct Normalised {
 /// Prefix of the eventID sagetrail gives a record that has none.
 pub(crate) const DERIVED_ID_PREFIX: &str = "x-sagetrail-";
 
+/// The eventID of a CloudTrail record, and whether it was derived from the content (the record has none).
+fn event_id_of(v: &Json) -> (String, bool) {
+    match v
+        .get("eventID")
+        .and_then(scalar_string)
+        .filter(|s| !s.is_empty())
+    {
+        Some(id) => (id, false),
+        None => (
+            format!(
+                "{DERIVED_ID_PREFIX}{:016x}{:016x}",
+                digest::content(v, 1),
+                digest::content(v, 2)
+            ),
+            true,
+        ),
+    }
+}
+
+/// What a stored record says about itself for the exactly-once check: its eventID and content digest,
+/// computed as normalise computed them when it was indexed (`Event::event_id`, `Event::content_digest`).
+/// A studio log event's identity is its content (its eventID is a digest of it), so its content digest
+/// is 0, as normalise leaves it. None when the stored text is not a JSON object (never written so).
+pub(crate) fn stored_identity(raw: &str, kind: EventKind) -> Option<(String, u64)> {
+    let v = Json::parse(raw).ok().filter(Json::is_object)?;
+    match kind {
+        EventKind::CloudTrail => Some((event_id_of(&v).0, digest::content(&v, 0))),
+        EventKind::StudioLog => Some((v.get("eventID")?.as_str()?.to_string(), 0)),
+    }
+}
+
 /// Normalise one CloudTrail record given as its original JSON text.
 pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     let v = Json::parse(raw).map_err(|e| RecordError::InvalidJson(e.to_string()))?;
@@ -88,18 +119,7 @@ pub fn cloudtrail(raw: &str) -> Result<Normalised, RecordError> {
     }
     // A record without an eventID is evidence too: its identity is a digest of its content (keys in any
     // order, whitespace ignored), the same on every run, so a redelivery is still stored once.
-    let given_id = v
-        .get("eventID")
-        .and_then(scalar_string)
-        .filter(|s| !s.is_empty());
-    let derived = given_id.is_none();
-    let event_id = given_id.unwrap_or_else(|| {
-        format!(
-            "{DERIVED_ID_PREFIX}{:016x}{:016x}",
-            digest::content(&v, 1),
-            digest::content(&v, 2)
-        )
-    });
+    let (event_id, derived) = event_id_of(&v);
     let time_value = v
         .get("eventTime")
         .filter(|t| !matches!(t, Json::Null))
@@ -319,6 +339,47 @@ fn looks_like_timestamp(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The exactly-once check compares a new event with what the stored record says of itself: for any
+    /// record, as written or pretty-printed, with or without an eventID, and for a studio log event, the
+    /// stored text gives back the eventID and content digest normalise gave the event.
+    #[test]
+    fn a_stored_record_gives_back_its_identity() {
+        let pretty = "{\n  \"eventVersion\": \"1.09\",\n  \"eventTime\": \"2024-06-02T00:00:00Z\",\n  \"eventID\": \"e-1\",\n  \"requestParameters\": {\"a\": [1, 2.50, \"x\\u0041\"], \"b\": null}\n}";
+        for raw in [
+            pretty,
+            r#"{"eventTime":"2024-06-02T00:00:00Z","eventName":"GetObject","n":1e3}"#,
+            r#"{"eventTime":"2024-06-02T00:00:00Z","eventID":7}"#,
+            r#"{"eventTime":"2024-06-02T00:00:00Z","eventID":""}"#,
+        ] {
+            let e = cloudtrail(raw).unwrap().event;
+            assert_eq!(
+                stored_identity(&e.raw, EventKind::CloudTrail),
+                Some((e.event_id.clone(), e.content_digest)),
+                "{raw}"
+            );
+        }
+        let other = cloudtrail(r#"{"eventTime":"2024-06-02T00:00:00Z","eventID":"e-1","x":2}"#)
+            .unwrap()
+            .event;
+        let first = cloudtrail(pretty).unwrap().event;
+        assert_ne!(
+            stored_identity(&other.raw, EventKind::CloudTrail).map(|i| i.1),
+            Some(first.content_digest),
+            "other content under the same eventID is told apart"
+        );
+        let ctx = studio_log::GroupContext {
+            log_group: "/aws/sagemaker/studio".into(),
+            ..Default::default()
+        };
+        let log = studio_log::log_event(&ctx, "d-1/bob/JupyterServer/default", 5, "a \"q\"\n", 0);
+        assert_eq!(
+            stored_identity(&log.raw, EventKind::StudioLog),
+            Some((log.event_id.clone(), 0))
+        );
+        assert_eq!(stored_identity("[1]", EventKind::CloudTrail), None);
+        assert_eq!(stored_identity("{", EventKind::StudioLog), None);
+    }
 
     /// Each value of a verbatim keyword field is one of the record's scalars as written (what lets a phrase
     /// be confirmed from the field's terms).
