@@ -391,11 +391,10 @@ pub(crate) fn open(dir: &Path, create: bool) -> Result<(Index, Fields), IndexErr
 pub(crate) mod testing {
     use super::{Reader, Writer, WriterConfig};
 
-    /// An index of `records` (CloudTrail records, each as JSON) in a new temporary directory.
-    pub(crate) fn index_of(records: &[serde_json::Value]) -> (tempfile::TempDir, Reader) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&WriterConfig {
-            dir: dir.path().to_path_buf(),
+    /// A writer of the index in `dir`, with a small heap and one indexing thread.
+    pub(crate) fn writer_at(dir: &std::path::Path) -> Writer {
+        Writer::open(&WriterConfig {
+            dir: dir.to_path_buf(),
             heap_bytes: 32 << 20,
             threads: 1,
             reindex: false,
@@ -405,7 +404,13 @@ pub(crate) mod testing {
             merge: Default::default(),
             max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    /// An index of `records` (CloudTrail records, each as JSON) in a new temporary directory.
+    pub(crate) fn index_of(records: &[serde_json::Value]) -> (tempfile::TempDir, Reader) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer_at(dir.path());
         let docs = records
             .iter()
             .map(|r| {

@@ -67,8 +67,6 @@ pub struct PreparedDoc {
     pub event_id: String,
     /// The low 32 bits of the content digest: a redelivery is told from a conflict by it.
     pub content: u32,
-    /// A studio log event (its content digest is 0: its eventID is a digest of its content).
-    pub studio_log: bool,
     pub doc: TantivyDocument,
     /// The actor when stitching knows nothing better.
     pub actor: Option<String>,
@@ -151,7 +149,6 @@ pub(crate) fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
         id_hash,
         event_id: ev.event_id,
         content,
-        studio_log: ev.kind == Some(EventKind::StudioLog),
         doc,
         actor,
         stitch: ev.stitch,
@@ -1264,6 +1261,7 @@ fn first_str(c: &Option<StrColumn>, doc: tantivy::DocId) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::testing::writer_at;
 
     #[test]
     fn issued_keys_map_to_interned_actors() {
@@ -1369,21 +1367,6 @@ mod tests {
                 proptest::prop_assert_eq!(r.get(*d), model.get(d).copied());
             }
         }
-    }
-
-    fn writer_at(dir: &Path) -> Writer {
-        Writer::open(&WriterConfig {
-            dir: dir.to_path_buf(),
-            heap_bytes: 32 << 20,
-            threads: 1,
-            reindex: false,
-            commit_every: 10_000,
-            dry_run: false,
-            omit: Default::default(),
-            merge: Default::default(),
-            max_inflated: crate::decode::DEFAULT_MAX_INFLATED,
-        })
-        .unwrap()
     }
 
     fn prepared(w: &Writer, record: &str) -> PreparedDoc {
