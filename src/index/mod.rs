@@ -29,8 +29,9 @@ pub use write::{Finished, PreparedDoc, Writer, WriterConfig};
 const DOCSTORE_BLOCK: usize = 512 * 1024;
 /// zstd level of the doc store, the largest part of the index. Measured on the 300k-event bench corpus
 /// with 512 KiB blocks (benches/RESULTS.md, "Index size"): levels 1–3 land within 1 % of each other,
-/// level 7 stores 4.5 % less of the whole index and level 9 5.8 % less, for ~15 % more ingest CPU;
-/// reading is as fast at any level. Level 9 is what brings the index under 1.5× the gzip input (issue
+/// level 7 stores 4.5 % less of the whole index and level 9 5.8 % less; level 9 took the store's share
+/// of ingest CPU from 2.5 to 15.4 µs an event (bench ablation), +8 % to +27 % of a whole ingest at 5M and
+/// 1.2M events; reading is as fast at any level. Level 9 is what brings the index under 1.5× the gzip input (issue
 /// 17's product decision; merges stack compressed blocks, they do not recompress).
 const DOCSTORE_ZSTD_LEVEL: i32 = 9;
 

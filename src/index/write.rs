@@ -332,22 +332,35 @@ struct Resolved {
     issuer_event_id: Option<String>,
 }
 
-/// Per segment of `searcher`, the `_idh` values (low 32 bits of the eventID digest) of its events, sorted.
-fn event_id_bits(searcher: &tantivy::Searcher) -> tantivy::Result<Vec<Vec<u32>>> {
-    searcher
-        .segment_readers()
-        .iter()
-        .map(|seg| {
-            let col = seg.fast_fields().u64(super::schema::F_IDH)?;
-            let mut ids: Vec<u32> = (0..seg.max_doc())
-                .filter_map(|d| col.first(d))
-                .map(|v| v as u32)
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            Ok(ids)
+/// What the dedup check keeps of one segment of the index as it was when a run's first events arrived.
+struct BaseSegment {
+    /// The `_idh` values (low 32 bits of the eventID digest) of its events, sorted: only a segment holding
+    /// the bits is asked for the term. A term lookup reads a dictionary block (~22 µs); asking every
+    /// segment for every event made 20k new events into a 4M-event index take 6.1 s and 100k redelivered
+    /// ones 27 s. 4 bytes an indexed event.
+    ids: Vec<u32>,
+    /// Its record store and `kind` column: what an event whose digests match is checked against. Opened
+    /// once, so consecutive checks share the store's cache of inflated blocks (a redelivered object's
+    /// events sit together).
+    store: StoreReader,
+    kinds: Option<StrColumn>,
+}
+
+impl BaseSegment {
+    fn of(seg: &tantivy::SegmentReader) -> tantivy::Result<BaseSegment> {
+        let col = seg.fast_fields().u64(super::schema::F_IDH)?;
+        let mut ids: Vec<u32> = (0..seg.max_doc())
+            .filter_map(|d| col.first(d))
+            .map(|v| v as u32)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(BaseSegment {
+            ids,
+            store: seg.get_store_reader(WRITER_STORE_CACHE_BLOCKS)?,
+            kinds: seg.fast_fields().str(names::KIND)?,
         })
-        .collect()
+    }
 }
 
 /// What the end of a run did.
@@ -485,15 +498,8 @@ pub struct Writer {
     /// The index as it was when this run's first events arrived (None when it was empty): what `added`
     /// does not cover.
     base: Option<tantivy::Searcher>,
-    /// Per segment of `base`, the low 32 bits of the eventID digest of its events (its `_idh` column),
-    /// sorted: only a segment holding the bits is asked for the term. A term lookup reads a dictionary
-    /// block (~22 µs); asking every segment for every event made 20k new events into a 4M-event index
-    /// take 6.1 s and 100k redelivered ones 27 s. 4 bytes an indexed event.
-    base_ids: Vec<Vec<u32>>,
-    /// Per segment of `base`, its record store and `kind` column: what a redelivery whose digests match
-    /// is checked against. Opened once, so consecutive checks share the store's cache of inflated blocks
-    /// (a redelivered object's events sit together).
-    base_records: Vec<(StoreReader, Option<StrColumn>)>,
+    /// Per segment of `base`, in its order: what the dedup check asks of it.
+    base_segments: Vec<BaseSegment>,
     /// Digests of the access keys used by this run's events whose actor is not settled: only those keys
     /// (or keys in `base`) can have events whose actor a newly learned key changes.
     keys_used: FxHashSet<u64>,
@@ -506,7 +512,7 @@ pub struct Writer {
     issued: IssuedKeys,
     /// Whether `issued` and `ic_names` hold what the committed index teaches (see `load_learned`).
     learned_loaded: bool,
-    /// Whether `base`, `base_ids` and `base_records` are loaded (see `load_base`).
+    /// Whether `base` and `base_segments` are loaded (see `load_base`).
     base_loaded: bool,
     /// Rule 4: Identity Center userId → the user name some event gave for it.
     ic_names: FxHashMap<String, String>,
@@ -547,8 +553,7 @@ impl Writer {
             added: RunDigests::default(),
             pending_events: 0,
             base: None,
-            base_ids: Vec::new(),
-            base_records: Vec::new(),
+            base_segments: Vec::new(),
             keys_used: FxHashSet::default(),
             ic_used: FxHashSet::default(),
             commit_every: cfg.commit_every.max(1),
@@ -585,16 +590,10 @@ impl Writer {
         self.base_loaded = true;
         self.load_learned()?;
         let base = self.committed()?;
-        self.base_ids = event_id_bits(&base).map_err(tv(&self.dir))?;
-        self.base_records = base
+        self.base_segments = base
             .segment_readers()
             .iter()
-            .map(|seg| {
-                Ok((
-                    seg.get_store_reader(WRITER_STORE_CACHE_BLOCKS)?,
-                    seg.fast_fields().str(names::KIND)?,
-                ))
-            })
+            .map(BaseSegment::of)
             .collect::<tantivy::Result<_>>()
             .map_err(tv(&self.dir))?;
         self.base = Some(base);
@@ -922,7 +921,7 @@ impl Writer {
         Ok(slot.as_ref().expect("filled above"))
     }
 
-    /// Is the event with these digests in the index (this run's additions, or the index at open)?
+    /// Is this event in the index (this run's additions, or the index as it was when they began)?
     fn presence(&self, d: &PreparedDoc) -> Result<Presence, IndexError> {
         let judge = |c: u32| {
             if c == d.content {
@@ -940,9 +939,8 @@ impl Writer {
         let bits = d.id_hash as u32;
         let term = Term::from_field_u64(self.fields.hash, id_term_of(d.id_hash));
         let new_raw = d.doc.get_first(self.fields.raw).and_then(|v| v.as_str());
-        let segments = base.segment_readers().iter().zip(&self.base_ids);
-        for ((seg, ids), (store, kinds)) in segments.zip(&self.base_records) {
-            if ids.binary_search(&bits).is_err() {
+        for (seg, b) in base.segment_readers().iter().zip(&self.base_segments) {
+            if b.ids.binary_search(&bits).is_err() {
                 continue;
             }
             let inv = seg
@@ -961,17 +959,17 @@ impl Writer {
             while doc != tantivy::TERMINATED {
                 if !seg.is_deleted(doc) {
                     // The digests match; the stored record says whether it is this event.
-                    let stored: TantivyDocument = store.get(doc).map_err(tv(&self.dir))?;
-                    let kind = if first_str(kinds, doc).as_deref() == Some(KIND_STUDIO_LOG) {
-                        EventKind::StudioLog
-                    } else {
-                        EventKind::CloudTrail
-                    };
+                    let stored: TantivyDocument = b.store.get(doc).map_err(tv(&self.dir))?;
                     let stored_raw = stored.get_first(self.fields.raw).and_then(|v| v.as_str());
                     // The same record sent again is the same text (both minified): no parse needed.
                     if stored_raw.is_some() && stored_raw == new_raw {
                         return Ok(Presence::Same);
                     }
+                    let kind = if first_str(&b.kinds, doc).as_deref() == Some(KIND_STUDIO_LOG) {
+                        EventKind::StudioLog
+                    } else {
+                        EventKind::CloudTrail
+                    };
                     let identity =
                         stored_raw.and_then(|raw| crate::normalise::stored_identity(raw, kind));
                     if let Some((event_id, content)) = identity {
@@ -1136,14 +1134,22 @@ impl Writer {
             base,
             merge: cfg,
             added,
-            base_ids,
+            base_segments,
             keys_used,
             ic_used,
             issued,
             ic_names,
             ..
         } = self;
-        drop((base, added, base_ids, keys_used, ic_used, issued, ic_names));
+        drop((
+            base,
+            added,
+            base_segments,
+            keys_used,
+            ic_used,
+            issued,
+            ic_names,
+        ));
         let mut done = merge_small_segments(&dir, &index, &mut writer, &cfg)?;
         writer.wait_merging_threads().map_err(tv(&dir))?;
         done.seconds = started.elapsed().as_secs_f64();
