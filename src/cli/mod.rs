@@ -209,7 +209,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let scope = config::scope(&a.scope.window, a.scope.where_.as_deref())?;
             let reader = Reader::open(&index)?;
             let rows = questions::who(&reader, &a.action, &scope)?;
-            render::answers::who(&rows, a.scope.format, std::io::stdout().lock())?;
+            render::answers::who(
+                &rows,
+                a.scope.format,
+                std::io::BufWriter::new(std::io::stdout().lock()),
+            )?;
             Ok(exit::OK)
         }
         Command::Activity(a) => {
@@ -396,7 +400,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 &outcome.heads,
                 &outcome.findings,
                 a.scope.format,
-                std::io::stdout().lock(),
+                std::io::BufWriter::new(std::io::stdout().lock()),
             )?;
             Ok(if !outcome.findings.is_empty() {
                 exit::FINDINGS

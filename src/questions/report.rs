@@ -239,7 +239,7 @@ pub(crate) fn gather(
                 let mine: Vec<Finding> = outcome
                     .findings
                     .iter()
-                    .filter(|f| f.rule == head.id)
+                    .filter(|f| f.rule() == head.id)
                     .cloned()
                     .collect();
                 if mine.is_empty() {
@@ -249,7 +249,7 @@ pub(crate) fn gather(
                 let mut evidence = Vec::new();
                 for f in mine.iter().take(EVIDENCE_PER_RULE) {
                     let q = SearchRequest {
-                        node: field("eventID", Value::Quoted(f.event_id.clone())),
+                        node: field("eventID", Value::Quoted(f.event_id().to_string())),
                         since_ms: None,
                         until_ms: None,
                         oldest_first: true,
@@ -258,7 +258,7 @@ pub(crate) fn gather(
                         if let Ok(raw) =
                             RawValue::from_string(String::from_utf8_lossy(&h.raw).into_owned())
                         {
-                            evidence.push((f.event_id.clone(), raw));
+                            evidence.push((f.event_id().to_string(), raw));
                         }
                         Ok(())
                     })?;

@@ -17,7 +17,11 @@ fn json_lines<T: Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<
     out.flush()
 }
 
-fn csv_rows(header: &[&str], rows: Vec<Vec<String>>, out: impl Write) -> std::io::Result<()> {
+fn csv_rows(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+    out: impl Write,
+) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(header)?;
     for r in rows {
@@ -46,7 +50,7 @@ fn tabular<T: Serialize>(
 ) -> std::io::Result<()> {
     match format {
         Format::Json => json_lines(rows, out),
-        Format::Csv => csv_rows(header, rows.iter().map(&cells).collect(), out),
+        Format::Csv => csv_rows(header, rows.iter().map(&cells), out),
         Format::Table => table_rows(header, rows.iter().map(&cells).collect(), out),
     }
 }
@@ -210,26 +214,23 @@ pub(crate) fn findings(
             &[
                 "rule", "eventID", "time", "actor", "detail", "level", "title", "tags",
             ],
-            found
-                .iter()
-                .map(|f| {
-                    vec![
-                        f.rule.clone(),
-                        f.event_id.clone(),
-                        f.time.clone(),
-                        f.actor.clone().unwrap_or_default(),
-                        f.detail.clone(),
-                        f.level.clone(),
-                        f.title.clone(),
-                        f.tags.join(" "),
-                    ]
-                })
-                .collect(),
+            found.iter().map(|f| {
+                vec![
+                    f.rule().to_string(),
+                    f.event_id().to_string(),
+                    f.time(),
+                    f.actor().unwrap_or_default().to_string(),
+                    f.detail().to_string(),
+                    f.level().to_string(),
+                    f.title().to_string(),
+                    f.tags().join(" "),
+                ]
+            }),
             out,
         ),
         Format::Table => {
             for head in heads {
-                let mine: Vec<&Finding> = found.iter().filter(|f| f.rule == head.id).collect();
+                let mine: Vec<&Finding> = found.iter().filter(|f| f.rule() == head.id).collect();
                 if mine.is_empty() {
                     continue;
                 }
@@ -246,10 +247,10 @@ pub(crate) fn findings(
                     writeln!(
                         out,
                         "  {}  {}  {}  {}",
-                        f.time,
-                        cell(f.actor.as_deref().unwrap_or("")),
-                        cell(&f.detail),
-                        cell(&f.event_id)
+                        f.time(),
+                        cell(f.actor().unwrap_or("")),
+                        cell(f.detail()),
+                        cell(f.event_id())
                     )?;
                 }
                 writeln!(out)?;

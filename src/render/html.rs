@@ -335,10 +335,10 @@ pub(crate) fn page(r: &Report) -> String {
                 let _ = write!(
                     s,
                     "<tr class=\"finding\"><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
-                    escape(&f.time),
-                    opt(&f.actor),
-                    escape(&f.detail),
-                    escape(&f.event_id)
+                    escape(&f.time()),
+                    escape(f.actor().unwrap_or("")),
+                    escape(f.detail()),
+                    escape(f.event_id())
                 );
             }
             s.push_str("</table>");

@@ -11,16 +11,16 @@ mod matcher;
 
 use crate::catalog::names;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::audit::{Finding, RuleHead};
+use super::audit::{Finding, RuleHead, RuleLabel};
 use super::Scope;
 use crate::index::Reader;
 use crate::query::Node;
-use crate::time::format_ms;
 use crate::Error;
 
 /// Largest rule file read: a Sigma rule is a few kilobytes; anything far larger is not a rule and is
@@ -356,13 +356,25 @@ pub(crate) fn run(r: &Reader, rules: &[SigmaRule], scope: &Scope) -> Result<Vec<
     if rules.is_empty() {
         return Ok(Vec::new());
     }
+    // What every finding of a rule shares, allocated once per rule.
+    let labels: Vec<Arc<RuleLabel>> = rules
+        .iter()
+        .map(|rule| {
+            Arc::new(RuleLabel {
+                rule: rule.id.clone(),
+                level: rule.level.clone(),
+                title: rule.title.clone(),
+                tags: rule.tags.clone(),
+                author: rule.author.clone(),
+            })
+        })
+        .collect();
     let req = scope.request(Node::All, true);
     r.for_each_chunk(&req, &[names::ACTOR], |hits| {
         let found: Vec<(usize, Finding)> = hits
             .into_par_iter()
             .flat_map_iter(|h| {
                 let rec: Json = serde_json::from_slice(&h.raw).unwrap_or(Json::Null);
-                let actor = h.owned(names::ACTOR);
                 let mut out = Vec::new();
                 for (i, rule) in rules.iter().enumerate() {
                     let Some(matched) = rule.matches(&rec) else {
@@ -371,23 +383,19 @@ pub(crate) fn run(r: &Reader, rules: &[SigmaRule], scope: &Scope) -> Result<Vec<
                     let s = |k: &str| rec.get(k).and_then(Json::as_str).unwrap_or("");
                     out.push((
                         i,
-                        Finding {
-                            rule: rule.id.clone(),
-                            event_id: h.event_id.clone(),
-                            time: format_ms(h.time_ms),
-                            actor: actor.clone(),
-                            detail: format!(
+                        Finding::new(
+                            &labels[i],
+                            &h.event_id,
+                            h.time_ms,
+                            h.get(names::ACTOR),
+                            &format!(
                                 "{} {} from {}: matched {}",
                                 s("eventSource"),
                                 s("eventName"),
                                 s("sourceIPAddress"),
                                 matched.join(", ")
                             ),
-                            level: rule.level.clone(),
-                            title: rule.title.clone(),
-                            tags: rule.tags.clone(),
-                            author: rule.author.clone(),
-                        },
+                        ),
                     ));
                 }
                 out
