@@ -161,19 +161,19 @@ impl Reader {
         columns: &'static [&'static str],
         each: impl FnMut(Hit) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
-        self.for_each_hit_with(req, limit, columns, true, each)
+        self.for_each_hit_with(req, limit, columns, Fetch::Records, each)
     }
 
-    /// As [`Reader::for_each_hit`]; `with_raw: false` skips the doc store (values from fast fields only).
+    /// As [`Reader::for_each_hit`], reading what `fetch` says of each hit.
     pub(crate) fn for_each_hit_with(
         &self,
         req: &SearchRequest,
         limit: Option<usize>,
         columns: &'static [&'static str],
-        with_raw: bool,
+        fetch: Fetch,
         mut each: impl FnMut(Hit) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
-        self.walk(req, limit, columns, with_raw, |hits| {
+        self.walk(req, limit, columns, fetch, |hits| {
             hits.into_iter().try_for_each(&mut each)
         })
     }
@@ -186,7 +186,7 @@ impl Reader {
         columns: &'static [&'static str],
         each: impl FnMut(Vec<Hit>) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
-        self.walk(req, None, columns, true, each)
+        self.walk(req, None, columns, Fetch::Records, each)
     }
 
     fn walk(
@@ -194,7 +194,7 @@ impl Reader {
         req: &SearchRequest,
         limit: Option<usize>,
         columns: &'static [&'static str],
-        with_raw: bool,
+        fetch: Fetch,
         mut each: impl FnMut(Vec<Hit>) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         let searcher = self.searcher();
@@ -208,14 +208,9 @@ impl Reader {
                 },
             )
             .map_err(self.err())?;
-        self.hits_of(
-            &searcher,
-            &keys,
-            columns,
-            with_raw,
-            req.oldest_first,
-            |hits| each(hits.into_iter().map(|(h, _)| h).collect()),
-        )
+        self.hits_of(&searcher, &keys, columns, fetch, req.oldest_first, |hits| {
+            each(hits.into_iter().map(|(h, _)| h).collect())
+        })
     }
 
     /// Every hit of any of `reqs` (each request's own window and tree), once, in time order (oldest first
@@ -227,6 +222,7 @@ impl Reader {
         &self,
         reqs: &[SearchRequest],
         columns: &'static [&'static str],
+        fetch: Fetch,
         mut each: impl FnMut(Vec<(Hit, u64)>) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         if reqs.len() > MAX_TAGGED {
@@ -271,7 +267,7 @@ impl Reader {
             &searcher,
             &keys,
             columns,
-            true,
+            fetch,
             first.oldest_first,
             |hits| {
                 each(
@@ -293,26 +289,29 @@ impl Reader {
         searcher: &Searcher,
         keys: &[(Key, DocAddress)],
         columns: &'static [&'static str],
-        with_raw: bool,
+        fetch: Fetch,
         oldest_first: bool,
         mut each: impl FnMut(Vec<(Hit, DocAddress)>) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         let cols = ColumnCache::new(searcher, columns).map_err(self.err())?;
         // The eventID is read where the record is inflated, in parallel: finding it walks the whole
         // record, which on the calling thread was a fifth of the 5M audit pair's CPU, serial.
-        let fetch = |addr: DocAddress| -> Result<Fetched, IndexError> {
+        let read_one = |addr: DocAddress| -> Result<Fetched, IndexError> {
             let doc: TantivyDocument = searcher.doc(addr).map_err(self.err())?;
             let raw = doc
                 .get_first(self.fields.raw)
                 .and_then(|v| v.as_str())
                 .map(|s| s.as_bytes().to_vec())
                 .unwrap_or_default();
-            let id = event_id_of(&raw);
+            let id = match fetch {
+                Fetch::Records => event_id_of(&raw),
+                Fetch::Columns | Fetch::RecordsOnly => String::new(),
+            };
             Ok((raw, id))
         };
         let threads = rayon::current_num_threads().max(1);
         for chunk in keys.chunks(FETCH_CHUNK) {
-            let raws: Vec<Fetched> = if with_raw {
+            let raws: Vec<Fetched> = if fetch != Fetch::Columns {
                 // Neighbouring hits mostly share a doc-store block: each thread takes a run of neighbours
                 // (in address order), so two threads rarely inflate the same block at once.
                 let mut order: Vec<usize> = (0..chunk.len()).collect();
@@ -322,7 +321,7 @@ impl Reader {
                     .par_chunks(per)
                     .map(|run| {
                         run.iter()
-                            .map(|&i| fetch(chunk[i].1).map(|r| (i, r)))
+                            .map(|&i| read_one(chunk[i].1).map(|r| (i, r)))
                             .collect::<Result<Vec<_>, _>>()
                     })
                     .collect::<Result<_, _>>()?;
@@ -758,6 +757,18 @@ fn event_id_of(raw: &[u8]) -> String {
         .and_then(|i| i.event_id)
         .map(|c| c.into_owned())
         .unwrap_or_default()
+}
+
+/// What a walk reads of each hit besides its sort key and columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fetch {
+    /// Nothing more: no doc store (`Hit::raw` and `Hit::event_id` empty).
+    Columns,
+    /// The record and its eventID.
+    Records,
+    /// The record, not its eventID (`Hit::event_id` empty): for a caller that parses each record anyway
+    /// and takes the eventID from there, since finding it walks the whole record once more.
+    RecordsOnly,
 }
 
 /// A record fetched for a hit, with its eventID.

@@ -11,6 +11,17 @@ use super::tree::Json;
 /// A Studio session's role session name: `assumed-role/<ExecutionRole>/SageMaker`.
 const STUDIO_SESSION_SUFFIX: &str = "/SageMaker";
 
+/// The caller's ARN, which [`is_studio_session`] and [`caller_name`] read.
+pub(crate) const ARN_PATH: &str = "userIdentity.arn";
+/// The caller's sourceIdentity, which [`caller_name`] reads first.
+pub(crate) const SOURCE_IDENTITY_PATH: &str = "userIdentity.sessionContext.sourceIdentity";
+/// The profile a request names, which [`requested_profile`] reads.
+pub(crate) const REQUESTED_PROFILE_PATH: &str = "requestParameters.userProfileName";
+/// The tags a request sets, which [`tag_keys`] reads.
+pub(crate) const TAGS_PATH: &str = "requestParameters.tags";
+/// Every path [`caller_name`] reads: what a record holding only some of its members needs for it.
+pub(crate) const CALLER_PATHS: [&str; 2] = [SOURCE_IDENTITY_PATH, ARN_PATH];
+
 /// Follow a dotted path of object keys; an array on the way is searched for the first element that has
 /// the next key (`requestParameters.tags.key` finds the first tag's key).
 pub(crate) fn at<'a, 'j>(v: &'a Json<'j>, path: &str) -> Option<&'a Json<'j>> {
@@ -27,18 +38,18 @@ pub(crate) fn at<'a, 'j>(v: &'a Json<'j>, path: &str) -> Option<&'a Json<'j>> {
 /// A call made by a Studio execution-role session: `userIdentity.arn` is
 /// `arn:…:sts::…:assumed-role/<ExecutionRole>/SageMaker`.
 pub(crate) fn is_studio_session(rec: &Json) -> bool {
-    at(rec, "userIdentity.arn")
+    at(rec, ARN_PATH)
         .and_then(Json::as_str)
         .is_some_and(|a| a.contains(":assumed-role/") && a.ends_with(STUDIO_SESSION_SUFFIX))
 }
 
 /// The caller's own name: sourceIdentity, else the role session name, without any `@domain`, lowercased.
 pub(crate) fn caller_name(rec: &Json) -> Option<String> {
-    let name = at(rec, "userIdentity.sessionContext.sourceIdentity")
+    let name = at(rec, SOURCE_IDENTITY_PATH)
         .and_then(Json::as_str)
         .map(str::to_string)
         .or_else(|| {
-            at(rec, "userIdentity.arn")
+            at(rec, ARN_PATH)
                 .and_then(Json::as_str)
                 .filter(|a| a.contains(":assumed-role/"))
                 .and_then(|a| a.rsplit('/').next())
@@ -50,7 +61,7 @@ pub(crate) fn caller_name(rec: &Json) -> Option<String> {
 /// The user profile a request names (`requestParameters.userProfileName`), lowercased as SageMaker keeps
 /// it in ARNs.
 pub(crate) fn requested_profile(rec: &Json) -> Option<String> {
-    at(rec, "requestParameters.userProfileName")
+    at(rec, REQUESTED_PROFILE_PATH)
         .and_then(Json::as_str)
         .map(str::to_lowercase)
 }
@@ -64,7 +75,7 @@ pub(crate) fn caller_is_profile(rec: &Json) -> Option<bool> {
 
 /// The keys of the tags a request sets (`requestParameters.tags[].key`, or `Key`), in order.
 pub(crate) fn tag_keys<'a>(rec: &'a Json) -> Vec<&'a str> {
-    at(rec, "requestParameters.tags")
+    at(rec, TAGS_PATH)
         .and_then(Json::as_array)
         .map(|a| {
             a.iter()

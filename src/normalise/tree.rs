@@ -204,6 +204,151 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
+/// Dotted paths into a record (`requestParameters.tags`): what [`Json::parse_only`] keeps. A path ends
+/// at a whole value (object, array or scalar); arrays on the way keep each element's members on the rest
+/// of the path, as the readers that fan out through arrays expect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Paths {
+    /// A path ends here: the value is kept whole.
+    whole: bool,
+    children: Vec<(String, Paths)>,
+}
+
+impl Paths {
+    pub(crate) fn of<'p>(paths: impl IntoIterator<Item = &'p str>) -> Paths {
+        let mut root = Paths::default();
+        for p in paths {
+            root.add(p);
+        }
+        root
+    }
+
+    pub(crate) fn add(&mut self, path: &str) {
+        let mut cur = self;
+        for part in path.split('.') {
+            let i = match cur.children.iter().position(|(k, _)| k == part) {
+                Some(i) => i,
+                None => {
+                    cur.children.push((part.to_string(), Paths::default()));
+                    cur.children.len() - 1
+                }
+            };
+            cur = &mut cur.children[i].1;
+        }
+        cur.whole = true;
+    }
+
+    /// Every path of `other` as well.
+    pub(crate) fn merge(&mut self, other: &Paths) {
+        self.whole |= other.whole;
+        for (k, sub) in &other.children {
+            match self.children.iter_mut().find(|(c, _)| c == k) {
+                Some((_, mine)) => mine.merge(sub),
+                None => self.children.push((k.clone(), sub.clone())),
+            }
+        }
+    }
+
+    fn child(&self, key: &str) -> Option<&Paths> {
+        self.children.iter().find(|(k, _)| k == key).map(|(_, p)| p)
+    }
+}
+
+impl<'a> Json<'a> {
+    /// Parse one JSON text keeping only the members on `paths` (and the objects and arrays that lead to
+    /// them): what any reader of those paths sees is what it would see in the whole tree, for a fraction
+    /// of the building. The whole text is still checked to be JSON.
+    pub(crate) fn parse_only(text: &'a [u8], paths: &Paths) -> Result<Json<'a>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let v = Pluck(paths).deserialize(&mut de)?;
+        de.end()?;
+        Ok(v)
+    }
+}
+
+/// A value, with only the members on its paths.
+struct Pluck<'p>(&'p Paths);
+
+impl<'de> DeserializeSeed<'de> for Pluck<'_> {
+    type Value = Json<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        if self.0.whole {
+            Json::deserialize(d)
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Pluck<'_> {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_unit()
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_none()
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_bool(b)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_u64(n)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_i64(n)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_f64(n)
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_borrowed_str(s)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_str(s)
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_string(s)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Pluck(self.0))? {
+            out.push(v);
+        }
+        Ok(Json::Array(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(k) = map.next_key_seed(KeySeed)? {
+            match self.0.child(&k) {
+                Some(sub) => {
+                    let v = map.next_value_seed(Pluck(sub))?;
+                    out.push((k, v));
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Json::Object(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +375,32 @@ mod tests {
         assert_eq!(printed, ["1", "-2", "1.5", "true", "null", "y\"z"]);
         assert_eq!(j.at(&["c", "d"]).and_then(Json::as_str), Some("e"));
         assert!(j.at(&["c", "x"]).is_none());
+    }
+
+    #[test]
+    fn parse_only_keeps_the_paths_and_what_leads_to_them() {
+        let text = r#"{"a":{"b":1,"c":{"d":[2]}},"e":[{"f":"x","g":"y"},{"f":"z"},3],"h":"gone","a":{"b":9}}"#;
+        let paths = Paths::of(["a.c", "e.f", "missing.path"]);
+        let j = Json::parse_only(text.as_bytes(), &paths).unwrap();
+        assert_eq!(
+            j.to_string(),
+            r#"{"a":{"c":{"d":[2]}},"e":[{"f":"x"},{"f":"z"},3],"a":{}}"#
+        );
+        // A path's end keeps the whole value, even when a longer path runs through it.
+        let mut wide = Paths::of(["a.c.d"]);
+        wide.merge(&Paths::of(["a"]));
+        let k = Json::parse_only(text.as_bytes(), &wide).unwrap();
+        assert_eq!(k.get("a"), Json::parse(text).unwrap().get("a"));
+        // No paths: an empty object, and still a check that the text is JSON.
+        assert_eq!(
+            Json::parse_only(text.as_bytes(), &Paths::default())
+                .unwrap()
+                .to_string(),
+            "{}"
+        );
+        for bad in ["{", r#"{"h":}"#, r#"{"a":1} x"#] {
+            assert!(Json::parse_only(bad.as_bytes(), &paths).is_err(), "{bad}");
+        }
     }
 
     #[test]

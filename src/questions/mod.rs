@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::index::read::{Hit, SearchRequest};
+use crate::index::read::{Fetch, Hit, SearchRequest};
 use crate::index::Reader;
 use crate::query::{Node, Value};
 use crate::time::format_ms;
@@ -189,7 +189,7 @@ pub(crate) fn activity(
     let req = scope.request(id_node.clone(), true);
     let mut acc: BTreeMap<String, (u64, u64, i64, i64, std::collections::BTreeSet<String>)> =
         BTreeMap::new();
-    r.for_each_hit_with(&req, None, &ACTIVITY_COLUMNS, false, |h| {
+    r.for_each_hit_with(&req, None, &ACTIVITY_COLUMNS, Fetch::Columns, |h| {
         let name = match h.get(names::KIND) {
             Some(KIND_STUDIO_LOG) => "(studio-log)".to_string(),
             _ => h

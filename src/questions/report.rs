@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::audit::{self, Finding, RuleHead};
 use super::sigma::SigmaRule;
 use super::{Scope, TimelineRow, WhoRow};
-use crate::index::read::SearchRequest;
+use crate::index::read::{Fetch, SearchRequest};
 use crate::index::{IndexError, Reader};
 use crate::query::{Node, Value};
 use crate::time::{format_ms, Interval};
@@ -148,7 +148,7 @@ pub(crate) fn gather(
     for (oldest, slot) in [(true, &mut first), (false, &mut last)] {
         let mut q = search(base.clone());
         q.oldest_first = oldest;
-        r.for_each_hit_with(&q, Some(1), &[], false, |h| {
+        r.for_each_hit_with(&q, Some(1), &[], Fetch::Columns, |h| {
             *slot = Some(h.time_ms);
             Ok(())
         })?;

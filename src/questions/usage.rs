@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::Scope;
-use crate::index::read::SearchRequest;
+use crate::index::read::{Fetch, SearchRequest};
 use crate::index::Reader;
 use crate::query::{self, Node};
 use crate::time::format_ms;
@@ -300,7 +300,7 @@ fn newest_ms(r: &Reader, scope: &Scope) -> Result<Option<i64>, Error> {
         oldest_first: false,
     };
     let mut newest = None;
-    r.for_each_hit_with(&req, Some(1), &[], false, |h| {
+    r.for_each_hit_with(&req, Some(1), &[], Fetch::Columns, |h| {
         newest = Some(h.time_ms);
         Ok(())
     })?;
