@@ -750,14 +750,14 @@ struct Gap {
 
 /// Folds per-event findings of a grouping check into one finding per (domain, role), in order of the
 /// group's first event.
-fn group_gaps(r: &Reader, events: Vec<Found>) -> Result<Vec<Finding>, Error> {
-    let roles = if events.iter().any(|e| e.1.is_none()) {
+fn group_gaps(r: &Reader, events: Vec<Finding>, places: Vec<Place>) -> Result<Vec<Finding>, Error> {
+    let roles = if places.iter().any(|e| e.0.is_none()) {
         domains_of_roles(r)?
     } else {
         Default::default()
     };
     let mut groups: std::collections::BTreeMap<(String, String), Gap> = Default::default();
-    for (f, domain, role) in events {
+    for (f, (domain, role)) in events.into_iter().zip(places) {
         let ms = f.time_ms();
         let role = role.unwrap_or_else(|| "(no role)".into());
         let domain = domain.unwrap_or_else(|| {
@@ -854,7 +854,9 @@ pub(crate) fn audit_reading(
     }
     // One walk over the union of the rules' hits (MAX_TAGGED rules at a time): each record is fetched and
     // parsed once however many rules look at it, and checked by every rule whose query it matched.
-    let mut per_rule: Vec<Vec<Found>> = active.iter().map(|_| Vec::new()).collect();
+    let mut per_rule: Vec<Vec<Finding>> = active.iter().map(|_| Vec::new()).collect();
+    // Beside each finding of a grouping rule (only), in the same order: where it happened.
+    let mut places: Vec<Vec<Place>> = active.iter().map(|_| Vec::new()).collect();
     let labels: Vec<Arc<RuleLabel>> = active
         .iter()
         .map(|r| {
@@ -901,7 +903,7 @@ pub(crate) fn audit_reading(
             let needs = &needs;
             // Parsing and checking each record is most of an audit: done in parallel per chunk, kept in
             // order.
-            let found: Vec<(usize, Found)> = hits
+            let found: Vec<(usize, Finding, Option<Place>)> = hits
                 .into_par_iter()
                 .flat_map_iter(|(h, mask)| {
                     let rec = match needs.get(&mask) {
@@ -915,12 +917,8 @@ pub(crate) fn audit_reading(
                         if mask & (1u64 << i) == 0 || !check(rule, &rec, p, &cidrs) {
                             continue;
                         }
-                        let grouped = rule.check == Some(Check::StudioSessionWithoutSourceIdentity);
-                        let (domain, role) = if grouped {
-                            (h.owned(names::DOMAIN_ID), h.owned(names::ROLE_ARN))
-                        } else {
-                            (None, None)
-                        };
+                        let place = grouped(rule)
+                            .then(|| (h.owned(names::DOMAIN_ID), h.owned(names::ROLE_ARN)));
                         let f = Finding::new(
                             &labels[g * MAX_TAGGED + i],
                             event_id,
@@ -928,18 +926,20 @@ pub(crate) fn audit_reading(
                             h.get(names::ACTOR),
                             &render_detail(&rule.detail, &rec, p),
                         );
-                        out.push((i, (f, domain, role)));
+                        out.push((i, f, place));
                     }
                     out
                 })
                 .collect();
-            for (i, f) in found {
+            for (i, f, place) in found {
                 per_rule[g * MAX_TAGGED + i].push(f);
+                if let Some(place) = place {
+                    places[g * MAX_TAGGED + i].push(place);
+                }
             }
             Ok(())
         })?;
     }
-    let grouped = |rule: &Rule| rule.check == Some(Check::StudioSessionWithoutSourceIdentity);
     // Sized once: growing by doubling while the per-rule lists are still held was the walk's peak.
     out.findings.reserve_exact(
         active
@@ -949,18 +949,23 @@ pub(crate) fn audit_reading(
             .map(|(_, f)| f.len())
             .sum(),
     );
-    for (rule, found) in active.iter().zip(per_rule) {
-        if rule.check == Some(Check::StudioSessionWithoutSourceIdentity) {
-            out.findings.extend(group_gaps(r, found)?);
+    for ((rule, found), places) in active.iter().zip(per_rule).zip(places) {
+        if grouped(rule) {
+            out.findings.extend(group_gaps(r, found, places)?);
         } else {
-            out.findings.extend(found.into_iter().map(|e| e.0));
+            out.findings.extend(found);
         }
     }
     Ok(out)
 }
 
-/// A finding with what grouping may need: its domain and role.
-type Found = (Finding, Option<String>, Option<String>);
+/// Where a finding of a grouping rule happened: its domain and execution role (when the event says).
+type Place = (Option<String>, Option<String>);
+
+/// Whether `rule` folds its findings into one per (domain, role).
+fn grouped(rule: &Rule) -> bool {
+    rule.check == Some(Check::StudioSessionWithoutSourceIdentity)
+}
 
 #[cfg(test)]
 mod tests {
