@@ -471,19 +471,40 @@ fn text(v: &Json) -> String {
     }
 }
 
-/// The names a detail template fills (`{name}` or `{name|default}`), in order.
-fn template_names(tmpl: &str) -> Vec<&str> {
+/// A piece of a detail template: text as written, or a `{name}` / `{name|default}` to fill.
+enum Part<'t> {
+    Text(&'t str),
+    Fill { name: &'t str, default: &'t str },
+}
+
+/// A detail template in pieces, in order; a `{` without its `}` is text.
+fn template_parts(tmpl: &str) -> Vec<Part<'_>> {
     let mut out = Vec::new();
     let mut rest = tmpl;
     while let Some(i) = rest.find('{') {
+        out.push(Part::Text(&rest[..i]));
         let Some(j) = rest[i..].find('}') else {
-            break;
+            out.push(Part::Text(&rest[i..]));
+            return out;
         };
         let key = &rest[i + 1..i + j];
-        out.push(key.split_once('|').map_or(key, |(name, _)| name));
+        let (name, default) = key.split_once('|').unwrap_or((key, ""));
+        out.push(Part::Fill { name, default });
         rest = &rest[i + j + 1..];
     }
+    out.push(Part::Text(rest));
     out
+}
+
+/// The names a detail template fills, in order.
+fn template_names(tmpl: &str) -> Vec<&str> {
+    template_parts(tmpl)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Fill { name, .. } => Some(name),
+            Part::Text(_) => None,
+        })
+        .collect()
 }
 
 /// The record's own eventID, which each finding names.
@@ -524,27 +545,19 @@ fn paths_read(rule: &Rule) -> Paths {
 /// Fill `{path}`, `{path|default}`, `{caller}` and parameter names in a rule's detail template.
 fn render_detail(tmpl: &str, rec: &Json, p: &Params) -> String {
     let mut out = String::new();
-    let mut rest = tmpl;
-    while let Some(i) = rest.find('{') {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find('}') else {
-            out.push_str(&rest[i..]);
-            return out;
-        };
-        let key = &rest[i + 1..i + j];
-        let (name, default) = key.split_once('|').unwrap_or((key, ""));
-        let val = match name {
-            "caller" => caller_name(rec).unwrap_or_default(),
-            "required-tag" => p.required_tag().to_string(),
-            path => at(rec, path)
-                .map(text)
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| default.to_string()),
-        };
-        out.push_str(&val);
-        rest = &rest[i + j + 1..];
+    for part in template_parts(tmpl) {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Fill { name, default } => out.push_str(&match name {
+                "caller" => caller_name(rec).unwrap_or_default(),
+                "required-tag" => p.required_tag().to_string(),
+                path => at(rec, path)
+                    .map(text)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| default.to_string()),
+            }),
+        }
     }
-    out.push_str(rest);
     out
 }
 
