@@ -365,6 +365,29 @@ fn bad_queries_get_one_line_and_exit_2() {
 }
 
 #[test]
+fn stats_of_every_event_read_off_the_terms_agree_with_stats_collected_by_event() {
+    // No query and no window: counted from each segment's term dictionary. A window that holds every
+    // event: counted by visiting the events. The two must print the same bytes.
+    for by in ["eventName", "errorCode", "sourceIPAddress", "userProfile"] {
+        let all = ok(index(), &["stats", "--by", by, "--format", "json"]);
+        let windowed = ok(
+            index(),
+            &[
+                "stats",
+                "--by",
+                by,
+                "--since",
+                "1971-01-01T00:00:00Z",
+                "--format",
+                "json",
+            ],
+        );
+        assert!(!json_lines(&all).is_empty(), "{by}");
+        assert_eq!(all, windowed, "{by}");
+    }
+}
+
+#[test]
 fn stats_by_named_field_and_by_path() {
     let out = ok(index(), &["stats", "--by", "eventName", "--format", "json"]);
     let rows = json_lines(&out);

@@ -11,19 +11,20 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use tantivy::collector::Count;
+use tantivy::collector::{Collector, Count};
 use tantivy::columnar::StrColumn;
-use tantivy::query::Query;
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
+use tantivy::query::{EnableScoring, Query};
 use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
-    TERMINATED,
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, SegmentOrdinal,
+    TantivyDocument, Term, TERMINATED,
 };
 
 pub(crate) use super::collect::Group;
 use super::collect::{
-    first_ord, ord_str, CountByColumn, GroupByColumn, Key, MatchedDocs, TopByTime,
+    count_all_by_doc_freq, first_ord, ord_str, CountByColumn, GroupByColumn, Key, MatchedDocs,
+    TopByTime,
 };
 use super::compile::{nearest_fields, prefix_successor, Compiler};
 use super::schema::{Fields, DOC_LEDGER, PATH_SEP};
@@ -469,12 +470,10 @@ impl Reader {
             )));
         }
         let counts: HashMap<String, u64> = match self.fields.named(by) {
-            Some((_, FieldKind::Keyword | FieldKind::KeywordCi))
+            Some((f, FieldKind::Keyword | FieldKind::KeywordCi))
                 if catalog::lookup(by).is_some_and(|d| d.fast) =>
             {
-                searcher
-                    .search(&q, &CountByColumn { field: by.to_string() })
-                    .map_err(self.err())?
+                self.stats_by_column(&searcher, req, &*q, f, by)?
             }
             Some((f, FieldKind::Keyword | FieldKind::KeywordCi)) => {
                 self.stats_by_terms(&searcher, &*q, f, "")?
@@ -499,6 +498,40 @@ impl Reader {
         let mut v: Vec<(String, u64)> = counts.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(v)
+    }
+
+    /// `stats --by` a keyword column. Where `req` asks for every event (no query, no time window), a
+    /// segment is counted from its term dictionary when it allows ([`count_all_by_doc_freq`]); every
+    /// other segment, and every other request, by collecting the matching documents.
+    fn stats_by_column(
+        &self,
+        searcher: &Searcher,
+        req: &SearchRequest,
+        q: &dyn Query,
+        field: Field,
+        name: &str,
+    ) -> Result<HashMap<String, u64>, IndexError> {
+        let collector = CountByColumn {
+            field: name.to_string(),
+        };
+        let every_event = req.node == Node::All && req.since_ms.is_none() && req.until_ms.is_none();
+        if !every_event {
+            return searcher.search(q, &collector).map_err(self.err());
+        }
+        let weight = q
+            .weight(EnableScoring::disabled_from_searcher(searcher))
+            .map_err(self.err())?;
+        let mut fruits = Vec::new();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let fruit = match count_all_by_doc_freq(seg, field, name).map_err(self.err())? {
+                Some(counts) => counts,
+                None => collector
+                    .collect_segment(&*weight, ord as SegmentOrdinal, seg)
+                    .map_err(self.err())?,
+            };
+            fruits.push(fruit);
+        }
+        collector.merge_fruits(fruits).map_err(self.err())
     }
 
     /// The terms of one segment's field that start with `prefix` (every term when it is empty), in order.

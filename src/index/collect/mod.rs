@@ -7,7 +7,7 @@ mod group_by_column;
 mod matched_docs;
 mod top_by_time;
 
-pub(crate) use count_by_column::CountByColumn;
+pub(crate) use count_by_column::{count_all_by_doc_freq, CountByColumn};
 pub(crate) use group_by_column::Group;
 pub(crate) use group_by_column::GroupByColumn;
 pub(crate) use matched_docs::MatchedDocs;
@@ -75,6 +75,13 @@ pub(crate) mod testing {
 
     /// Index `docs` into one segment per slice (so merging across segments is exercised).
     pub(crate) fn searcher(segments: &[&[Doc]]) -> (Fields, Searcher) {
+        let (fields, index) = index(segments);
+        let searcher = index.reader().unwrap().searcher();
+        (fields, searcher)
+    }
+
+    /// As [`searcher`], the index itself (to write to it again).
+    pub(crate) fn index(segments: &[&[Doc]]) -> (Fields, Index) {
         let fields = Fields::new(build_schema()).unwrap();
         let index = Index::create_in_ram(fields.schema.clone());
         crate::index::schema::register_tokenizers(&index);
@@ -92,7 +99,6 @@ pub(crate) mod testing {
             }
             w.commit().unwrap();
         }
-        let searcher = index.reader().unwrap().searcher();
-        (fields, searcher)
+        (fields, index)
     }
 }
