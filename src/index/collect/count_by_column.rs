@@ -119,20 +119,27 @@ mod tests {
     use crate::index::collect::testing::{searcher, Doc};
     use tantivy::query::AllQuery;
 
+    /// Two events, a CreateApp and a DeleteApp.
+    const CREATE_AND_DELETE: [Doc<'static>; 2] = [
+        Doc {
+            ms: 1,
+            idh: 1,
+            kw: &[("eventName", "CreateApp")],
+        },
+        Doc {
+            ms: 2,
+            idh: 2,
+            kw: &[("eventName", "DeleteApp")],
+        },
+    ];
+
     #[test]
     fn counts_sum_across_segments_and_skip_absent_values() {
+        let [create, delete] = CREATE_AND_DELETE;
         let (_, s) = searcher(&[
             &[
-                Doc {
-                    ms: 1,
-                    idh: 1,
-                    kw: &[("eventName", "CreateApp")],
-                },
-                Doc {
-                    ms: 2,
-                    idh: 2,
-                    kw: &[("eventName", "DeleteApp")],
-                },
+                create,
+                delete,
                 Doc {
                     ms: 3,
                     idh: 3,
@@ -229,18 +236,7 @@ mod tests {
 
     #[test]
     fn a_segment_with_deleted_events_is_left_to_the_collector() {
-        let (fields, index) = crate::index::collect::testing::index(&[&[
-            Doc {
-                ms: 1,
-                idh: 1,
-                kw: &[("eventName", "CreateApp")],
-            },
-            Doc {
-                ms: 2,
-                idh: 2,
-                kw: &[("eventName", "DeleteApp")],
-            },
-        ]]);
+        let (fields, index) = crate::index::collect::testing::index(&[&CREATE_AND_DELETE]);
         let (f, _) = fields.named("eventName").unwrap();
         let before = index.reader().unwrap().searcher();
         assert!(
