@@ -564,9 +564,9 @@ fn thread_pool(threads: Option<usize>) {
 /// Transparent huge pages off for the rest of an ingest. Its heap churns (each object's text, records and
 /// documents are freed as the next objects arrive, and the indexing threads' arenas are remade at every
 /// commit), and the allocator asks for huge pages on its regions, which the kernel zeroes 2 MiB at a time
-/// at each first touch. Measured on the 300k-event bench corpus, two interleaved pairs: system time 1.05
-/// → 0.48 s, user+system CPU −5 %, peak RSS −6 % (benches/RESULTS.md). A kernel without the setting
-/// leaves it as it was.
+/// at each first touch. Measured on the 300k-event bench corpus, five interleaved rounds (with the
+/// documents sized once): system time 1.1–1.5 → 0.7–0.8 s, user+system CPU −6 %, peak RSS −12 %
+/// (benches/RESULTS.md). A kernel without the setting leaves it as it was.
 fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process's memory map; no memory is touched.

@@ -107,6 +107,7 @@ pub(crate) fn prepare(fields: &Fields, ev: Event) -> PreparedDoc {
         + ev.message.as_ref().map_or(0, String::len)
         + ev.paths.iter().map(String::len).sum::<usize>()
         + ev.keywords.iter().map(|(_, v)| v.len()).sum::<usize>();
+    // Beyond paths and keywords: the time, the digests, the record, the words and a few derived values.
     let values = ev.paths.len() + ev.keywords.len() + 8;
     let mut doc = TantivyDocument::with_capacity(strings + values * VALUE_OVERHEAD);
     doc.add_date(fields.time, DateTime::from_timestamp_millis(ev.time_ms));
