@@ -176,36 +176,19 @@ mod tests {
 
     #[test]
     fn the_term_dictionary_gives_what_collecting_every_document_gives() {
-        let names = ["CreateApp", "DeleteApp", "CreateSpace", "ListApps"];
-        // Two segments of unequal mixes, some events without the field.
-        let docs: Vec<Vec<(i64, Option<&str>)>> = (0..2)
+        let kw: Vec<[(&str, &str); 1]> = ["CreateApp", "DeleteApp", "CreateSpace", "ListApps"]
+            .map(|n| [("eventName", n)])
+            .into();
+        // Two segments of unequal mixes, some events without the field (a fifth of the picks).
+        let segs: Vec<Vec<Doc>> = (0..2u64)
             .map(|s| {
-                (0..200)
-                    .map(|i| {
-                        let v = (i * (s + 3) + i / 7) % 5;
-                        (i64::from(i), names.get(v as usize).copied())
-                    })
-                    .collect()
-            })
-            .collect();
-        let kws: Vec<Vec<Vec<(&str, &str)>>> = docs
-            .iter()
-            .map(|seg| {
-                seg.iter()
-                    .map(|(_, v)| v.map(|v| vec![("eventName", v)]).unwrap_or_default())
-                    .collect()
-            })
-            .collect();
-        let segs: Vec<Vec<Doc>> = docs
-            .iter()
-            .zip(&kws)
-            .map(|(seg, kw)| {
-                seg.iter()
-                    .zip(kw)
-                    .map(|((ms, _), kw)| Doc {
-                        ms: *ms,
-                        idh: *ms as u64,
-                        kw,
+                (0..200u64)
+                    .map(|i| Doc {
+                        ms: i as i64,
+                        idh: i,
+                        kw: kw
+                            .get(((i * (s + 3) + i / 7) % 5) as usize)
+                            .map_or(&[], |k| k),
                     })
                     .collect()
             })
