@@ -2,6 +2,13 @@
 //! With `--postings`, also the postings per document of each field (the work of indexing is one hash
 //! probe per posting); with `--paths`, the open paths with the most postings (what a path costs).
 fn main() {
+    if std::env::args().any(|a| a == "--words") {
+        let dir = std::env::args()
+            .nth(1)
+            .expect("space_usage INDEX_DIR --words");
+        words(&dir);
+        return;
+    }
     if std::env::args().any(|a| a == "--paths") {
         let dir = std::env::args()
             .nth(1)
@@ -111,5 +118,61 @@ fn paths(dir: &str) {
     );
     for (path, (p, t)) in rows.iter().take(40) {
         println!("{:>10.3} {:>10}  {path}", *p as f64 / docs, t);
+    }
+}
+
+/// Full-text words by how many documents hold them: the postings of each band and a few of its words
+/// (what a word costs against how often anyone could type it).
+fn words(dir: &str) {
+    let index = tantivy::Index::open_in_dir(dir).expect("open index");
+    let searcher = index.reader().expect("reader").searcher();
+    let field = index
+        .schema()
+        .get_field("_text")
+        .expect("the full-text field");
+    let docs = searcher.num_docs().max(1) as f64;
+    let mut df: std::collections::HashMap<Vec<u8>, (u64, u64)> = Default::default();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(field).expect("inverted index");
+        let mut stream = inv.terms().stream().expect("terms");
+        while let Some((key, info)) = stream.next() {
+            let e = df.entry(key.to_vec()).or_default();
+            e.0 += info.doc_freq as u64;
+            e.1 += info.postings_range.len() as u64;
+        }
+    }
+    // Bands of document frequency, as a share of all documents.
+    const BANDS: [u64; 6] = [1, 10, 100, 1_000, 10_000, u64::MAX];
+    let mut rows = vec![(0u64, 0u64, Vec::<String>::new(), 0u64); BANDS.len()];
+    let mut all: Vec<_> = df.into_iter().collect();
+    all.sort();
+    for (w, (f, bytes)) in &all {
+        let b = BANDS.iter().position(|m| f <= m).unwrap_or(BANDS.len() - 1);
+        rows[b].0 += f;
+        rows[b].1 += 1;
+        rows[b].3 += bytes;
+        if rows[b].2.len() < 12 && (rows[b].1 % 97 == 1) {
+            rows[b].2.push(String::from_utf8_lossy(w).into_owned());
+        }
+    }
+    println!(
+        "{:>12} {:>10} {:>10} {:>10}  words in at most N documents: samples",
+        "N", "post/doc", "terms", "bytes"
+    );
+    for (m, (p, t, s, bytes)) in BANDS.iter().zip(rows) {
+        println!(
+            "{m:>12} {:>10.3} {t:>10} {bytes:>10}  {}",
+            p as f64 / docs,
+            s.join(" ")
+        );
+    }
+    all.sort_by_key(|(_, (f, _))| std::cmp::Reverse(*f));
+    println!("the 60 commonest (share of documents, postings bytes):");
+    for (w, (f, bytes)) in all.iter().take(60) {
+        println!(
+            "{:>10.3} {bytes:>9}  {}",
+            *f as f64 / docs,
+            String::from_utf8_lossy(w)
+        );
     }
 }

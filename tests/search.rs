@@ -513,3 +513,38 @@ fn a_closed_pipe_exits_quietly() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_bare_access_key_finds_every_record_that_names_it_though_keys_are_not_full_text() {
+    // ASIAZCHAINCAROL00001 is issued by one STS call (responseElements.credentials) and used by two.
+    let key = "ASIAZCHAINCAROL00001";
+    let at_paths = count(
+        index(),
+        &format!(
+            "userIdentity.accessKeyId:{key} OR responseElements.credentials.accessKeyId:{key}"
+        ),
+    );
+    assert_eq!(at_paths, 3);
+    assert_eq!(count(index(), key), at_paths);
+    assert_eq!(
+        count(index(), &key.to_lowercase()),
+        at_paths,
+        "typed in lower case, as full text would have found it"
+    );
+    assert_eq!(count(index(), &format!("\"{key}\"")), at_paths);
+    assert_eq!(
+        count(index(), "ASIAZCHAINCAROL0000"),
+        0,
+        "whole keys only: a part of one is no key"
+    );
+}
+
+#[test]
+fn cloudtrail_bookkeeping_is_found_at_its_field_not_as_words() {
+    let api_calls = count(index(), "eventType:AwsApiCall");
+    assert!(api_calls > 0);
+    assert_eq!(count(index(), "AwsApiCall"), 0);
+    assert!(count(index(), "userIdentity.type:AssumedRole") > 0);
+    assert_eq!(count(index(), "AssumedRole"), 0);
+    assert!(count(index(), "eventVersion:1.08") + count(index(), "eventVersion:1.09") > 0);
+}

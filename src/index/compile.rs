@@ -18,6 +18,7 @@ use super::schema::{id_term, Fields, DOC_LEDGER, PATH_SEP, TEXT_TOKENIZER};
 use super::IndexError;
 use crate::catalog::{self, names, FieldKind};
 use crate::normalise::time::{MAX_MS, MIN_MS};
+use crate::normalise::ACCESS_KEY_PATHS;
 use crate::query::{Node, Value};
 use crate::time::{now_ms, parse_time};
 
@@ -97,6 +98,18 @@ impl Compiler<'_> {
                 if let Value::Word(w) | Value::Quoted(w) = v {
                     for def in catalog::id_fields() {
                         qs.push((Occur::Should, self.id_term(&def.name, w)));
+                    }
+                    // Nor are access key ids: one that could be a key is looked up whole where
+                    // CloudTrail writes keys, as typed and in capitals (key ids are written so).
+                    if could_be_access_key(w) {
+                        let upper = w.to_ascii_uppercase();
+                        let spellings = [Some(w.as_str()), (upper != *w).then_some(upper.as_str())];
+                        for path in ACCESS_KEY_PATHS {
+                            for s in spellings.into_iter().flatten() {
+                                let q = self.field_query(path, &Value::Word(s.to_string()))?;
+                                qs.push((Occur::Should, q));
+                            }
+                        }
                     }
                 }
                 Box::new(BooleanQuery::new(qs))
@@ -262,6 +275,18 @@ fn prefix_query(f: Field, prefix: &str) -> Box<dyn Query> {
 }
 
 /// Exact, prefix, any and range on a whole-value field (`prefix` is the path part for the open path field).
+/// IAM's shape of an access key id (`AccessKeyId`: 16 to 128 word characters; AWS writes letters and
+/// digits): only such a word is looked up at [`ACCESS_KEY_PATHS`].
+fn could_be_access_key(w: &str) -> bool {
+    (ACCESS_KEY_MIN_LEN..=ACCESS_KEY_MAX_LEN).contains(&w.len())
+        && w.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// IAM's bounds on the length of an access key id (the API's `AccessKeyId` type).
+const ACCESS_KEY_MIN_LEN: usize = 16;
+/// See [`ACCESS_KEY_MIN_LEN`].
+const ACCESS_KEY_MAX_LEN: usize = 128;
+
 fn keyword_query(f: Field, path: &str, v: &Value, lowercase: bool) -> Box<dyn Query> {
     let norm = |s: &str| {
         let s = if lowercase {

@@ -277,15 +277,45 @@ fn flatten(v: &Json, path: &mut String, ev: &mut Event) {
 /// benches/RESULTS.md).
 const NOT_FULL_TEXT_PREFIXES: [&str; 1] = ["tlsDetails."];
 
+/// CloudTrail's own bookkeeping of a record: the format version, the kind of event and of principal, the
+/// MFA flag. Each is one of a handful of values found exactly at its path or keyword field
+/// (`eventType:AwsApiCall`, `userIdentity.type:AssumedRole`); as words they were in nearly every record
+/// (`1.09`, `awsapicall`, `management`, `assumedrole`, `false`), postings that answer no question.
+/// Decided for issue 17 (ablation in benches/RESULTS.md).
+const NOT_FULL_TEXT_PATHS: [&str; 6] = [
+    "eventVersion",
+    "eventType",
+    "eventCategory",
+    "userIdentity.type",
+    "userIdentity.sessionContext.sessionIssuer.type",
+    "userIdentity.sessionContext.attributes.mfaAuthenticated",
+];
+
+/// Where CloudTrail writes an access key id: the caller's, the one an STS call returned, the one IAM
+/// created, the one a request names. A key id is a random 20-character string, one unique word a record;
+/// it is left out of full text and a bare word is looked up whole at each of these paths instead
+/// (src/index/compile.rs), so pasting `ASIA…` still finds every record that names it. Decided for
+/// issue 17 (ablation in benches/RESULTS.md).
+pub(crate) const ACCESS_KEY_PATHS: [&str; 4] = [
+    "userIdentity.accessKeyId",
+    "responseElements.credentials.accessKeyId",
+    "responseElements.accessKey.accessKeyId",
+    "requestParameters.accessKeyId",
+];
+
 /// Space-separated tokens of a user agent kept in full text: the product and the first component
 /// (`aws-cli/2.15.30 Python/3.11.8`, `Boto3/1.34.84 md/Botocore#…`, `console.amazonaws.com`). The rest
 /// — platform, runtime, retry mode, SDK metadata — is ~20 distinct words a record of noise; the whole
 /// value stays exact and prefix-searchable as `userAgent:`.
 const USER_AGENT_TEXT_TOKENS: usize = 2;
 
-/// What of a string goes into full text: all of it, a part (user agents), or nothing (TLS details).
+/// What of a string goes into full text: all of it, a part (user agents), or nothing (TLS details,
+/// CloudTrail's bookkeeping, access key ids).
 fn full_text_of<'s>(path: &str, s: &'s str) -> Option<&'s str> {
-    if NOT_FULL_TEXT_PREFIXES.iter().any(|p| path.starts_with(p)) {
+    if NOT_FULL_TEXT_PREFIXES.iter().any(|p| path.starts_with(p))
+        || NOT_FULL_TEXT_PATHS.contains(&path)
+        || ACCESS_KEY_PATHS.contains(&path)
+    {
         return None;
     }
     if path == "userAgent" {
@@ -522,6 +552,64 @@ mod tests {
         .unwrap()
         .event;
         assert!(short.texts.iter().any(|t| t == "console.amazonaws.com"));
+    }
+
+    #[test]
+    fn bookkeeping_and_access_keys_stay_out_of_full_text_but_keep_their_paths() {
+        let raw = r#"{"eventVersion":"1.09","eventID":"e1","eventTime":"2024-01-01T00:00:01Z","eventName":"AssumeRole",
+            "eventType":"AwsApiCall","eventCategory":"Management",
+            "userIdentity":{"type":"AssumedRole","accessKeyId":"ASIAOLDKEY0000000001",
+                "sessionContext":{"sessionIssuer":{"type":"Role","userName":"ops-role"},
+                    "attributes":{"mfaAuthenticated":"false"}}},
+            "requestParameters":{"roleSessionName":"alice","accessKeyId":"AKIAREQUEST000000001"},
+            "responseElements":{"credentials":{"accessKeyId":"ASIANEWKEY0000000001"},
+                "accessKey":{"accessKeyId":"AKIACREATED000000001"}}}"#;
+        let e = cloudtrail(raw).unwrap().event;
+        let has = |p: &str, v: &str| e.paths.iter().any(|t| *t == format!("{p}\0{v}"));
+        for (path, value) in [
+            ("eventVersion", "1.09"),
+            ("eventCategory", "Management"),
+            ("userIdentity.sessionContext.sessionIssuer.type", "Role"),
+            (
+                "userIdentity.sessionContext.attributes.mfaAuthenticated",
+                "false",
+            ),
+            ("requestParameters.accessKeyId", "AKIAREQUEST000000001"),
+            (
+                "responseElements.credentials.accessKeyId",
+                "ASIANEWKEY0000000001",
+            ),
+            (
+                "responseElements.accessKey.accessKeyId",
+                "AKIACREATED000000001",
+            ),
+        ] {
+            assert!(has(path, value), "{path} keeps its open path");
+        }
+        assert_eq!(e.keyword("eventType"), Some("AwsApiCall"));
+        assert_eq!(e.keyword("userIdentity.type"), Some("AssumedRole"));
+        assert_eq!(
+            e.keyword("userIdentity.accessKeyId"),
+            Some("ASIAOLDKEY0000000001")
+        );
+        let left_out = [
+            "1.09",
+            "AwsApiCall",
+            "Management",
+            "AssumedRole",
+            "Role",
+            "false",
+            "ASIAOLDKEY0000000001",
+            "AKIAREQUEST000000001",
+            "ASIANEWKEY0000000001",
+            "AKIACREATED000000001",
+        ];
+        for t in &e.texts {
+            assert!(!left_out.contains(&t.as_str()), "{t} is not full text");
+        }
+        for kept in ["AssumeRole", "ops-role", "alice"] {
+            assert!(e.texts.iter().any(|t| t == kept), "{kept} is full text");
+        }
     }
 
     #[test]
