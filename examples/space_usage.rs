@@ -90,26 +90,15 @@ fn postings(dir: &str) {
 
 /// Postings and distinct terms per open path (`_path` terms are `path\0value`), the 40 costliest.
 fn paths(dir: &str) {
-    let index = tantivy::Index::open_in_dir(dir).expect("open index");
-    let searcher = index.reader().expect("reader").searcher();
-    let field = index
-        .schema()
-        .get_field("_path")
-        .expect("the open path field");
-    let docs = searcher.num_docs().max(1) as f64;
     let mut by: std::collections::HashMap<String, (u64, u64)> = Default::default();
-    for seg in searcher.segment_readers() {
-        let inv = seg.inverted_index(field).expect("inverted index");
-        let mut stream = inv.terms().stream().expect("terms");
-        while let Some((key, info)) = stream.next() {
-            let path = key.split(|b| *b == 0).next().unwrap_or(key);
-            let e = by
-                .entry(String::from_utf8_lossy(path).into_owned())
-                .or_default();
-            e.0 += info.doc_freq as u64;
-            e.1 += 1;
-        }
-    }
+    let docs = each_term(dir, "_path", |key, info| {
+        let path = key.split(|b| *b == 0).next().unwrap_or(key);
+        let e = by
+            .entry(String::from_utf8_lossy(path).into_owned())
+            .or_default();
+        e.0 += info.doc_freq as u64;
+        e.1 += 1;
+    });
     let mut rows: Vec<_> = by.into_iter().collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!(
@@ -124,23 +113,12 @@ fn paths(dir: &str) {
 /// Full-text words by how many documents hold them: the postings of each band and a few of its words
 /// (what a word costs against how often anyone could type it).
 fn words(dir: &str) {
-    let index = tantivy::Index::open_in_dir(dir).expect("open index");
-    let searcher = index.reader().expect("reader").searcher();
-    let field = index
-        .schema()
-        .get_field("_text")
-        .expect("the full-text field");
-    let docs = searcher.num_docs().max(1) as f64;
     let mut df: std::collections::HashMap<Vec<u8>, (u64, u64)> = Default::default();
-    for seg in searcher.segment_readers() {
-        let inv = seg.inverted_index(field).expect("inverted index");
-        let mut stream = inv.terms().stream().expect("terms");
-        while let Some((key, info)) = stream.next() {
-            let e = df.entry(key.to_vec()).or_default();
-            e.0 += info.doc_freq as u64;
-            e.1 += info.postings_range.len() as u64;
-        }
-    }
+    let docs = each_term(dir, "_text", |key, info| {
+        let e = df.entry(key.to_vec()).or_default();
+        e.0 += info.doc_freq as u64;
+        e.1 += info.postings_range.len() as u64;
+    });
     // Bands of document frequency, as a share of all documents.
     const BANDS: [u64; 6] = [1, 10, 100, 1_000, 10_000, u64::MAX];
     let mut rows = vec![(0u64, 0u64, Vec::<String>::new(), 0u64); BANDS.len()];
@@ -175,4 +153,24 @@ fn words(dir: &str) {
             String::from_utf8_lossy(w)
         );
     }
+}
+
+/// Every term of `field` in every segment of the index at `dir`, with its term info; gives back the
+/// number of documents (at least 1, to divide by).
+fn each_term(
+    dir: &str,
+    field: &str,
+    mut f: impl FnMut(&[u8], &tantivy::postings::TermInfo),
+) -> f64 {
+    let index = tantivy::Index::open_in_dir(dir).expect("open index");
+    let searcher = index.reader().expect("reader").searcher();
+    let field = index.schema().get_field(field).expect("the field");
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(field).expect("inverted index");
+        let mut stream = inv.terms().stream().expect("terms");
+        while let Some((key, info)) = stream.next() {
+            f(key, info);
+        }
+    }
+    searcher.num_docs().max(1) as f64
 }

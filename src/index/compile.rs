@@ -274,7 +274,6 @@ fn prefix_query(f: Field, prefix: &str) -> Box<dyn Query> {
     ))
 }
 
-/// Exact, prefix, any and range on a whole-value field (`prefix` is the path part for the open path field).
 /// IAM's shape of an access key id (`AccessKeyId`: 16 to 128 word characters; AWS writes letters and
 /// digits): only such a word is looked up at [`ACCESS_KEY_PATHS`].
 fn could_be_access_key(w: &str) -> bool {
@@ -287,6 +286,7 @@ const ACCESS_KEY_MIN_LEN: usize = 16;
 /// See [`ACCESS_KEY_MIN_LEN`].
 const ACCESS_KEY_MAX_LEN: usize = 128;
 
+/// Exact, prefix, any and range on a whole-value field (`prefix` is the path part for the open path field).
 fn keyword_query(f: Field, path: &str, v: &Value, lowercase: bool) -> Box<dyn Query> {
     let norm = |s: &str| {
         let s = if lowercase {
